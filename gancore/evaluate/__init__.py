@@ -1,0 +1,1 @@
+"""Measurements that make the phenomena visible: coverage, distances, fields and diagnoses."""
