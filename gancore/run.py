@@ -1,0 +1,245 @@
+"""A training run that lives in one background thread and takes commands while it trains.
+
+Callers (the dashboard, the command line) never touch the trainer: they post commands to a queue that the
+thread drains between steps, and they read the store's snapshots. That keeps every torch call on one
+thread and makes "change the loss while it trains" a message, not a race.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from concurrent.futures import Future
+from typing import Any, Callable
+
+from .config import FIELDS, LIVE_FIELDS, Config, ConfigError
+from .metrics import Event, MetricsStore
+from .train import STEP_KINDS, Trainer
+
+FLUSH_SECONDS = 0.1  # how stale a chart may be: rows are fetched from the device at most this often
+ROLLBACK_SECONDS = 1.0  # how often the last known-good weights are copied (what a divergence restores)
+STATUSES = ("ready", "running", "paused", "finished", "diverged", "stopped", "error")
+
+
+class Run:
+    """Owns one Trainer and one thread. Commands: start/resume, pause, step, set, reset, stop, call."""
+
+    def __init__(self, config: Config, *, hooks: list[Callable[["Run", Trainer], None]] | None = None,
+                 trainer: Trainer | None = None) -> None:
+        self._trainer = trainer or Trainer(config)  # built here so bad data raises in the caller's thread
+        self._hooks = list(hooks or [])
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._mode = "idle"  # what the thread does between commands: idle, run, or a step budget
+        self._budget: tuple[str, int] = ("iteration", 0)
+        self._status = "ready"
+        self._reason = ""
+        self._stopped = threading.Event()
+        self.store = self._new_store()
+        self._thread = threading.Thread(target=self._loop, name="gancore-run", daemon=True)
+        self._thread.start()
+
+    # --- what callers read -------------------------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        return self._trainer.config
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def snapshot(self, since: int | None = None):
+        return self.store.snapshot(since)
+
+    # --- commands ----------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Train until paused, stopped, finished or diverged (also resumes a paused run)."""
+        self._send("run")
+
+    resume = start
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def step(self, kind: str = "iteration", n: int = 1) -> None:
+        """Run `n` steps of one granularity, then pause: "iteration", "d" (G frozen) or "g"."""
+        if kind not in STEP_KINDS:
+            raise ValueError(f"step kind must be one of {', '.join(STEP_KINDS)}, got {kind!r}")
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"number of steps must be a positive integer, got {n!r}")
+        self._send("step", kind, n)
+
+    def set(self, **changes: Any) -> Config:
+        """Change live settings while training; validated now (ConfigError), applied between steps."""
+        for name in changes:
+            if name in FIELDS and name not in LIVE_FIELDS:
+                raise ConfigError(name, "cannot change while training: it needs a new run (Reset)")
+        new = self.config.replace(**changes)
+        self._send("set", changes)
+        return new
+
+    def reset(self, config: Config | None = None) -> None:
+        """Start over from step 0 with `config` (default: the current settings, live changes included)."""
+        trainer = Trainer(config or self.config)  # bad data raises here, in the caller's thread
+        self._send("reset", trainer)
+
+    def call(self, fn: Callable[[Trainer], Any]) -> Future:
+        """Run fn(trainer) on the training thread between steps (checkpoints, exports); returns a Future."""
+        future: Future = Future()
+        self._send("call", fn, future)
+        return future
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop training and join the thread; idempotent."""
+        if self._thread.is_alive():
+            self._send("stop")
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise RuntimeError(f"the training thread did not stop within {timeout} s")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run is no longer training (paused, finished, diverged, stopped, error)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._mode != "idle" or not self._queue.empty():
+            if self._stopped.is_set() or (deadline is not None and time.monotonic() > deadline):
+                return self._stopped.is_set()
+            time.sleep(0.01)
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _send(self, *command: Any) -> None:
+        if self._stopped.is_set():
+            raise RuntimeError("this run was stopped; start a new one")
+        self._queue.put(command)
+
+    # --- the thread ----------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        last_flush = last_good_at = time.monotonic()
+        self._good = self._trainer.state()
+        try:
+            while True:
+                command = self._queue.get() if self._mode == "idle" else self._next_command()
+                if command is not None:
+                    if command[0] == "stop":
+                        self._flush()
+                        self._set_status("stopped" if self._status not in ("finished",) else "finished")
+                        return
+                    self._apply(command)
+                    continue
+                kind = "iteration" if self._mode == "run" else self._budget[0]
+                self._trainer.train_step(kind)
+                if self._mode == "budget":
+                    self._budget = (kind, self._budget[1] - 1)
+                    if self._budget[1] <= 0:
+                        self._go_idle("paused")
+                steps = self._trainer.config.steps
+                if self._mode == "run" and steps and self._trainer.step >= steps:
+                    self._go_idle("finished", f"reached {steps} steps")
+                now = time.monotonic()
+                if self._mode == "idle" or now - last_flush > FLUSH_SECONDS:
+                    if self._flush() and now - last_good_at > ROLLBACK_SECONDS:
+                        self._good = self._trainer.state()
+                        last_good_at = now
+                    last_flush = now
+                    self._run_hooks()
+        except Exception as exc:  # a bug or an out-of-memory must not vanish with the thread
+            self._mode = "idle"
+            self._set_status("error", f"{type(exc).__name__}: {exc}")
+            self.store.publish(traceback=traceback.format_exc())
+        finally:
+            self._stopped.set()
+
+    def _next_command(self):
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _apply(self, command: tuple) -> None:
+        name = command[0]
+        if name == "run":
+            steps = self.config.steps
+            if steps and self._trainer.step >= steps:
+                self._set_status("finished", f"reached {steps} steps: raise 'steps' to train on")
+                return
+            self._mode = "run"
+            self._set_status("running")
+        elif name == "pause":
+            self._go_idle("paused")
+        elif name == "step":
+            _, kind, n = command
+            self._mode, self._budget = "budget", (kind, n)
+            self._set_status("running")
+        elif name == "set":
+            self._flush()
+            try:
+                new = self.config.replace(**command[1])
+            except ConfigError as exc:  # two quick edits can make a pair that is invalid together
+                self.store.publish(message=str(exc))
+                return
+            for what, old, value, note in self._trainer.apply(new):
+                self.store.add_event(Event(self._trainer.step, what, old, value, note))
+            self.store.publish(config=new.to_dict())
+        elif name == "reset":
+            self._trainer = command[1]
+            self._good = self._trainer.state()
+            self._mode = "idle"
+            self.store = self._new_store()
+            self._set_status("ready")
+        elif name == "call":
+            _, fn, future = command
+            self._flush()
+            try:
+                future.set_result(fn(self._trainer))
+            except Exception as exc:
+                future.set_exception(exc)
+
+    def _go_idle(self, status: str, reason: str = "") -> None:
+        self._mode = "idle"
+        self._flush()
+        self._run_hooks()
+        if self._status != "diverged":
+            self._set_status(status, reason)
+
+    def _flush(self) -> bool:
+        """Move pending rows into the store; on a non-finite value restore the last good weights and pause.
+        Returns whether the rows were all finite."""
+        table, divergence = self._trainer.flush()
+        if len(table):
+            table[:, self.store.index["time"]] = time.time() - self.store.created
+            self.store.append(table)
+            self.store.publish(step=self._trainer.step)
+        if divergence is None:
+            return True
+        step, column = divergence
+        good_step = self._good["step"]
+        self._trainer.load_state(self._good, counters=False)
+        self._mode = "idle"
+        reason = (f"{column} became non-finite at step {step}; weights restored to step {good_step}. "
+                  "Lower the learning rate, then resume.")
+        self.store.add_event(Event(step, "diverged", column, "nan/inf", f"restored step {good_step}"))
+        self._set_status("diverged", reason)
+        return False
+
+    def _run_hooks(self) -> None:
+        for hook in self._hooks:
+            hook(self, self._trainer)
+
+    def _set_status(self, status: str, reason: str = "") -> None:
+        self._status, self._reason = status, reason
+        self.store.publish(status=status, reason=reason)
+
+    def _new_store(self) -> MetricsStore:
+        previous = getattr(self, "store", None)
+        store = MetricsStore(self._trainer.columns, first_version=previous.version + 1 if previous else 0)
+        store.publish(status=self._status, reason="", step=self._trainer.step,
+                      config=self._trainer.config.to_dict())
+        return store

@@ -1,0 +1,333 @@
+"""One GAN training iteration, readable top to bottom, and the measurements taken on the way.
+
+An iteration is `n_critic` D steps then `g_steps` G steps. D scores real and fake in one pass; the fake
+batch made for the last D step is reused (with its graph) by the first G step, as in the DCGAN example, so
+a 1:1 iteration runs G forward once. Measurements stay on the device as 0-d tensors and are fetched in one
+transfer per flush, so CUDA training never waits on the host for a log line.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .config import Config
+from .data import make_dataset
+from .losses import OBJECTIVES, clip_weights, gradient_penalty
+from .models import build_models, layer_groups
+
+_INIT_LOCK = threading.Lock()  # model init draws from torch's global RNG: one run at a time seeds it
+
+# Columns every run logs, in store order; per-layer G norms follow as "grad_norm_g.<layer>".
+COLUMNS = ["step", "time", "loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "critic_real",
+           "critic_fake", "w_estimate", "gp", "grad_norm_d", "grad_norm_g", "clip_frac", "lr_d", "lr_g",
+           "step_time", "samples_per_s", "d_updates", "g_updates"]
+STEP_KINDS = ("iteration", "d", "g")
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` prefers CUDA, then Apple's MPS, then the CPU; an unavailable explicit choice is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: cuda was asked for but no CUDA GPU is available")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device: mps was asked for but Apple MPS is not available")
+    return torch.device(name)
+
+
+def make_optimizer(name: str, params, lr: float, beta1: float, beta2: float, device: torch.device
+                   ) -> torch.optim.Optimizer:
+    """Adam uses (beta1, beta2); RMSprop and SGD run without momentum, as in the WGAN paper."""
+    fast = {"foreach": True} if device.type == "cuda" else {}
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), **fast)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, **fast)
+    return torch.optim.SGD(params, lr=lr, **fast)
+
+
+@dataclass
+class _Row:
+    """One logged step: host numbers plus device tensors that are fetched at the next flush."""
+
+    step: int
+    kind: str
+    seconds: float
+    batch: int
+    lr_d: float
+    lr_g: float
+    tensors: dict[str, Tensor]
+
+
+class Trainer:
+    """Owns data, models, optimizers, the objective and the fixed noise of one run. Single-threaded."""
+
+    def __init__(self, config: Config, dataset=None) -> None:
+        self.config = config
+        self.device = pick_device(config.device)
+        if dataset is None:
+            dataset = make_dataset(config.dataset, *config.data_params(), data_dir=config.data_dir)
+        self.data = dataset.to(self.device)
+        self.rng = torch.Generator(self.device).manual_seed(config.seed)
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.g, self.d = build_models(config, self.data.shape, self.data.n_classes)
+        self.g.to(self.device)
+        self.d.to(self.device)
+        self.g_layers = layer_groups(self.g)
+        self.columns = COLUMNS + [f"grad_norm_g.{name}" for name, _ in self.g_layers]
+        self.opt_d = self._optimizer("d")
+        self.opt_g = self._optimizer("g")
+        self.objective = OBJECTIVES[config.loss]
+        self.conditional = config.conditional
+        self.step = 0
+        self.d_updates = 0
+        self.g_updates = 0
+        self._rows: list[_Row] = []
+        self._kept: tuple[Tensor, Tensor | None] | None = None  # last D step's fake batch, with its graph
+        fixed = torch.Generator(self.device).manual_seed(config.seed + 1)
+        n_fixed = 100 if self.spec_is_image else 512
+        self.fixed_labels = (torch.arange(n_fixed, device=self.device) * self.data.n_classes // n_fixed
+                             if self.conditional else None)  # conditional grids: one row per class
+        self.fixed_z = self._noise(n_fixed, fixed)
+        self.fixed_real, self.fixed_real_labels = self.data.sample(n_fixed, fixed)
+
+    @property
+    def spec_is_image(self) -> bool:
+        return len(self.data.shape) == 3
+
+    # --- building blocks ------------------------------------------------------------------------------
+    def _optimizer(self, which: str) -> torch.optim.Optimizer:
+        c = self.config
+        name, lr, net = (c.optimizer_d, c.lr_d, self.d) if which == "d" else (c.optimizer_g, c.lr_g, self.g)
+        return make_optimizer(name, net.parameters(), lr, c.beta1, c.beta2, self.device)
+
+    def _noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        shape = (n, self.config.latent_dim)
+        rng = generator or self.rng
+        if self.config.prior == "uniform":
+            return torch.rand(shape, device=self.device, generator=rng) * 2 - 1
+        return torch.randn(shape, device=self.device, generator=rng)
+
+    def _fake_labels(self, n: int) -> Tensor | None:
+        if not self.conditional:
+            return None
+        return torch.randint(self.data.n_classes, (n,), device=self.device, generator=self.rng)
+
+    # --- one D step and one G step --------------------------------------------------------------------
+    def _d_step(self, keep: bool) -> dict[str, Tensor]:
+        """Update D once. `keep` marks the step before a G step (the last of an iteration's D steps): its
+        fakes keep their graph for the G step to reuse, and only this step is measured."""
+        c, obj = self.config, self.objective
+        real, labels = self.data.sample(c.batch_size, self.rng)
+        labels = labels if self.conditional else None
+        with torch.set_grad_enabled(keep):
+            fake = self.g(self._noise(c.batch_size), labels)
+        self._kept = (fake, labels) if keep else None
+        both_labels = torch.cat([labels, labels]) if labels is not None else None
+        scores = self.d(torch.cat([real, fake.detach()]), both_labels)
+        real_s, fake_s = scores[: c.batch_size], scores[c.batch_size:]
+        loss = obj.d_loss(real_s, fake_s)
+        out = {"critic_real": real_s.mean(), "critic_fake": fake_s.mean()} if keep else {}
+        if obj.sigmoid and keep:
+            out["d_real"] = torch.sigmoid(real_s).mean()
+            out["d_fake"] = torch.sigmoid(fake_s).mean()
+            out["d_accuracy"] = 0.5 * ((real_s > 0).float().mean() + (fake_s < 0).float().mean())
+        if obj.penalty:
+            eps_shape = (c.batch_size,) + (1,) * len(self.data.shape)
+            eps = torch.rand(eps_shape, device=self.device, generator=self.rng)
+            gp = gradient_penalty(self.d, real, fake.detach(), labels, eps)
+            loss = loss + c.gp_lambda * gp
+            if keep:
+                out["gp"] = gp
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        if keep:
+            out["loss_d"] = loss
+            out["grad_norms_d"] = torch.stack(torch._foreach_norm([p.grad for p in self.d.parameters()]))
+        self.opt_d.step()
+        if obj.clip:
+            clip_weights(self.d, c.clip)
+        if obj.clip and keep:
+            weights = torch.cat([p.detach().flatten() for p in self.d.parameters()])
+            out["clip_frac"] = (weights.abs() >= c.clip * (1 - 1e-6)).float().mean()
+        self.d_updates += 1
+        return {name: value.detach() for name, value in out.items()}
+
+    def _g_step(self, update: bool) -> dict[str, Tensor]:
+        """One G step (or, with update=False, only G's gradient: the frozen-generator experiment)."""
+        c = self.config
+        if self._kept is not None:
+            fake, labels = self._kept
+            self._kept = None
+        else:
+            labels = self._fake_labels(c.batch_size)
+            fake = self.g(self._noise(c.batch_size), labels)
+        self.d.requires_grad_(False)  # G's step needs gradients w.r.t. D's input only, not D's weights
+        try:
+            loss = self.objective.g_loss(self.d(fake, labels))
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+        finally:
+            self.d.requires_grad_(True)
+        params = [p for _, group in self.g_layers for p in group]
+        norms = torch.stack(torch._foreach_norm([p.grad for p in params]))
+        if update:
+            self.opt_g.step()
+            self.g_updates += 1
+        else:
+            self.opt_g.zero_grad(set_to_none=True)
+        return {"loss_g": loss.detach(), "grad_norms_g": norms}
+
+    # --- public steps -----------------------------------------------------------------------------------
+    def train_step(self, kind: str = "iteration") -> None:
+        """One step of a granularity: a full iteration, a D-only step (G frozen; G's gradient is still
+        measured) or a G-only step. Each step logs one row."""
+        t0 = time.perf_counter()
+        c = self.config
+        out: dict[str, Tensor] = {}
+        if kind == "iteration":
+            for i in range(c.n_critic):
+                out.update(self._d_step(keep=i == c.n_critic - 1))
+            for _ in range(c.g_steps):
+                out.update(self._g_step(update=True))
+        elif kind == "d":
+            out.update(self._d_step(keep=True))
+            out.update(self._g_step(update=False))
+        elif kind == "g":
+            out.update(self._g_step(update=True))
+        else:
+            raise ValueError(f"step kind must be one of {STEP_KINDS}, got {kind!r}")
+        self.step += 1
+        self._rows.append(_Row(self.step, kind, time.perf_counter() - t0, c.batch_size, c.lr_d, c.lr_g, out))
+
+    def flush(self) -> tuple[np.ndarray, tuple[int, str] | None]:
+        """Fetch the pending rows in one device transfer. Returns (rows in COLUMNS order, divergence):
+        divergence is (step, column) of the first measured non-finite value, else None."""
+        rows, self._rows = self._rows, []
+        if not rows:
+            return np.empty((0, len(self.columns)), np.float32), None
+        t0 = time.perf_counter()
+        flat = torch.cat([v.reshape(-1).float() for r in rows for v in r.tensors.values()]).cpu().numpy()
+        sync = (time.perf_counter() - t0) / len(rows) if self.device.type != "cpu" else 0.0
+        table = np.full((len(rows), len(self.columns)), np.nan, np.float32)
+        at = {name: i for i, name in enumerate(self.columns)}
+        layer_slices = _layer_slices(self.g_layers)
+        divergence = None
+        offset = 0
+        for i, r in enumerate(rows):
+            values: dict[str, float] = {}
+            for name, v in r.tensors.items():
+                n = v.numel()
+                chunk = flat[offset: offset + n]
+                offset += n
+                if name == "grad_norms_d":
+                    values["grad_norm_d"] = float(np.sqrt(np.square(chunk, dtype=np.float64).sum()))
+                elif name == "grad_norms_g":
+                    values["grad_norm_g"] = float(np.sqrt(np.square(chunk, dtype=np.float64).sum()))
+                    for layer, sl in layer_slices:
+                        values[f"grad_norm_g.{layer}"] = float(np.sqrt(np.square(chunk[sl],
+                                                                                 dtype=np.float64).sum()))
+                else:
+                    values[name] = float(chunk[0])
+            if divergence is None:
+                bad = [name for name, v in values.items() if not math.isfinite(v)]
+                if bad:
+                    divergence = (r.step, bad[0])
+            seconds = r.seconds + sync
+            values.update(step=r.step, lr_d=r.lr_d, lr_g=r.lr_g, step_time=seconds,
+                          samples_per_s=r.batch / seconds if seconds > 0 else np.nan)
+            if "critic_real" in values:
+                values["w_estimate"] = values["critic_real"] - values["critic_fake"]
+            for name, v in values.items():
+                table[i, at[name]] = v
+        table[:, at["d_updates"]] = self.d_updates  # cumulative counts as of the flush
+        table[:, at["g_updates"]] = self.g_updates
+        return table, divergence
+
+    # --- live changes ---------------------------------------------------------------------------------
+    def apply(self, config: Config) -> list[tuple[str, object, object, str]]:
+        """Switch to `config` (only live fields may differ), keeping optimizer state where it can.
+        Returns (field, old, new, note) per change."""
+        changes = []
+        old = self.config
+        self.config = config
+        for name in ("lr_d", "lr_g", "beta1", "beta2", "optimizer_d", "optimizer_g", "loss", "n_critic",
+                     "g_steps", "clip", "gp_lambda", "batch_size", "steps", "eval_every"):
+            before, after = getattr(old, name), getattr(config, name)
+            if before == after:
+                continue
+            note = ""
+            if name in ("optimizer_d", "optimizer_g"):
+                which = name[-1]
+                setattr(self, f"opt_{which}", self._optimizer(which))
+                note = "new optimizer, its state starts fresh"
+            elif name in ("lr_d", "lr_g", "beta1", "beta2"):
+                self._update_hyperparameters()
+            elif name == "loss":
+                self.objective = OBJECTIVES[after]
+            changes.append((name, before, after, note))
+        return changes
+
+    def _update_hyperparameters(self) -> None:
+        c = self.config
+        for opt, lr in ((self.opt_d, c.lr_d), (self.opt_g, c.lr_g)):
+            for group in opt.param_groups:
+                group["lr"] = lr
+                if "betas" in group:
+                    group["betas"] = (c.beta1, c.beta2)
+
+    # --- state for rollback and checkpoints ------------------------------------------------------------
+    def state(self) -> dict:
+        """Everything needed to continue: weights, optimizer state, step counters (tensors are copies)."""
+        return _clone({"g": self.g.state_dict(), "d": self.d.state_dict(), "opt_g": self.opt_g.state_dict(),
+                       "opt_d": self.opt_d.state_dict(), "step": self.step, "d_updates": self.d_updates,
+                       "g_updates": self.g_updates, "rng": self.rng.get_state()})
+
+    def load_state(self, state: dict, counters: bool = True) -> None:
+        self.g.load_state_dict(state["g"])
+        self.d.load_state_dict(state["d"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self._update_hyperparameters()  # the live settings win over the restored ones
+        if counters:
+            self.step, self.d_updates, self.g_updates = state["step"], state["d_updates"], state["g_updates"]
+            self.rng.set_state(state["rng"])
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Samples for pictures and evaluation, with G in eval mode (batch norm uses its running stats)."""
+        self.g.eval()
+        try:
+            return self.g(z, labels)
+        finally:
+            self.g.train()
+
+
+def _layer_slices(groups) -> list[tuple[str, slice]]:
+    slices, start = [], 0
+    for name, params in groups:
+        slices.append((name, slice(start, start + len(params))))
+        start += len(params)
+    return slices
+
+
+def _clone(obj):
+    if isinstance(obj, Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {k: _clone(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clone(v) for v in obj]
+    return obj
