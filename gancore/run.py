@@ -11,8 +11,11 @@ import queue
 import threading
 import time
 import traceback
+from collections import deque
 from concurrent.futures import Future
 from typing import Any, Callable
+
+import numpy as np
 
 from .config import FIELDS, LIVE_FIELDS, Config, ConfigError
 from .metrics import Event, MetricsStore
@@ -27,12 +30,15 @@ class Run:
     """Owns one Trainer and one thread. Commands: start/resume, pause, step, set, reset, stop, call."""
 
     def __init__(self, config: Config, *, hooks: list[Callable[["Run", Trainer], None]] | None = None,
-                 trainer: Trainer | None = None) -> None:
+                 sinks: list[Callable[[np.ndarray], None]] | None = None, trainer: Trainer | None = None) -> None:
+        """`hooks(run, trainer)` run on the training thread after each flush (evaluation, pictures);
+        `sinks(rows)` receive every flushed table at full resolution (a CSV writer)."""
         self._trainer = trainer or Trainer(config)  # built here so bad data raises in the caller's thread
         self._hooks = list(hooks or [])
+        self._sinks = list(sinks or [])
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._mode = "idle"  # what the thread does between commands: idle, run, or a step budget
-        self._budget: tuple[str, int] = ("iteration", 0)
+        self._mode = "idle"  # what the thread does between commands: idle, run, or a step plan
+        self._plan: deque[list] = deque()  # queued [kind, steps left] requests: three clicks, three steps
         self._status = "ready"
         self._reason = ""
         self._stopped = threading.Event()
@@ -134,11 +140,13 @@ class Run:
                         return
                     self._apply(command)
                     continue
-                kind = "iteration" if self._mode == "run" else self._budget[0]
+                kind = "iteration" if self._mode == "run" else self._plan[0][0]
                 self._trainer.train_step(kind)
-                if self._mode == "budget":
-                    self._budget = (kind, self._budget[1] - 1)
-                    if self._budget[1] <= 0:
+                if self._mode == "plan":
+                    self._plan[0][1] -= 1
+                    if self._plan[0][1] <= 0:
+                        self._plan.popleft()
+                    if not self._plan:
                         self._go_idle("paused")
                 steps = self._trainer.config.steps
                 if self._mode == "run" and steps and self._trainer.step >= steps:
@@ -171,13 +179,17 @@ class Run:
                 self._set_status("finished", f"reached {steps} steps: raise 'steps' to train on")
                 return
             self._mode = "run"
+            self._plan.clear()
             self._set_status("running")
         elif name == "pause":
+            self._plan.clear()
             self._go_idle("paused")
         elif name == "step":
             _, kind, n = command
-            self._mode, self._budget = "budget", (kind, n)
-            self._set_status("running")
+            self._plan.append([kind, n])
+            if self._mode != "run":
+                self._mode = "plan"
+                self._set_status("running")
         elif name == "set":
             self._flush()
             try:
@@ -192,6 +204,7 @@ class Run:
             self._trainer = command[1]
             self._good = self._trainer.state()
             self._mode = "idle"
+            self._plan.clear()
             self.store = self._new_store()
             self._set_status("ready")
         elif name == "call":
@@ -216,6 +229,8 @@ class Run:
         if len(table):
             table[:, self.store.index["time"]] = time.time() - self.store.created
             self.store.append(table)
+            for sink in self._sinks:
+                sink(table)
             self.store.publish(step=self._trainer.step)
         if divergence is None:
             return True
@@ -223,6 +238,7 @@ class Run:
         good_step = self._good["step"]
         self._trainer.load_state(self._good, counters=False)
         self._mode = "idle"
+        self._plan.clear()
         reason = (f"{column} became non-finite at step {step}; weights restored to step {good_step}. "
                   "Lower the learning rate, then resume.")
         self.store.add_event(Event(step, "diverged", column, "nan/inf", f"restored step {good_step}"))

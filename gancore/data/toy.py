@@ -39,9 +39,12 @@ class Mixture:
         return self._centres[labels] + self._std * noise, labels
 
     def bounds(self) -> np.ndarray:
-        """(dim, 2) low/high box that holds the data with a margin: the range of every picture and grid."""
-        margin = max(4 * float(self.stds.max()), 0.25 * float(np.ptp(self.centres, axis=0).max() or 1.0))
-        return np.stack([self.centres.min(0) - margin, self.centres.max(0) + margin], axis=1)
+        """(dim, 2) low/high box of every picture and grid: the data with a margin of 5 std, and the origin,
+        where a fresh generator puts its mass (so a far target and G's start are both in view)."""
+        margin = max(5 * float(self.stds.max()), 0.25 * float(np.ptp(self.centres, axis=0).max() or 4.0))
+        low = np.minimum(self.centres.min(0) - margin, -1.0)
+        high = np.maximum(self.centres.max(0) + margin, 1.0)
+        return np.stack([low, high], axis=1).astype(np.float32)
 
 
 class SwissRoll:

@@ -1,0 +1,16 @@
+"""Shared test settings: small, fast configurations on the CPU."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gancore.config import Config
+
+torch.set_num_threads(1)  # tests run beside other work on 2 cores; one thread keeps timings sane
+
+
+@pytest.fixture
+def small() -> Config:
+    """A ring run with small nets: real training steps in milliseconds."""
+    return Config(dataset="ring", width=32, depth=2, latent_dim=4, batch_size=64, steps=0, device="cpu")

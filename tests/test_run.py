@@ -1,0 +1,171 @@
+"""The background run: commands between steps, live changes as events, divergence, clean stops."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from gancore.config import Config, ConfigError
+from gancore.run import Run
+
+
+@pytest.fixture
+def run(small: Config):
+    r = Run(small)
+    yield r
+    r.stop()
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def test_start_pause_resume_and_stop(run: Run) -> None:
+    assert run.status == "ready"
+    run.start()
+    wait_for(lambda: run.snapshot().step >= 20)
+    run.pause()
+    run.wait()
+    paused_at = run.snapshot().step
+    assert run.status == "paused"
+    time.sleep(0.2)
+    assert run.snapshot().step == paused_at  # nothing trains while paused
+    run.resume()
+    wait_for(lambda: run.snapshot().step > paused_at + 10)
+    started = time.monotonic()
+    run.stop()
+    assert time.monotonic() - started < 2 and not run.alive and run.status == "stopped"
+
+
+def test_single_steps_of_each_granularity(run: Run) -> None:
+    run.step("iteration")
+    run.step("d", 25)
+    run.step("g", 2)
+    run.wait()
+    snap = run.snapshot()
+    assert snap.step == 28 and run.status == "paused"
+    assert snap.columns["d_updates"][-1] == 26 and snap.columns["g_updates"][-1] == 3
+    assert list(snap.columns["step"]) == list(range(1, 29))  # one logged row per step
+
+
+def test_bad_step_requests_are_refused(run: Run) -> None:
+    with pytest.raises(ValueError, match="step kind"):
+        run.step("both")
+    with pytest.raises(ValueError, match="positive"):
+        run.step("d", 0)
+
+
+def test_live_changes_apply_while_training_and_become_events(run: Run) -> None:
+    run.start()
+    wait_for(lambda: run.snapshot().step >= 10)
+    run.set(lr_d=2e-4, loss="hinge", n_critic=2)
+    wait_for(lambda: len(run.snapshot().events) == 3)
+    at = run.snapshot().events[0].step
+    wait_for(lambda: run.snapshot().step > at + 20)
+    snap = run.snapshot()
+    assert run.status == "running" and run.config.loss == "hinge"
+    assert [(e.what, e.old, e.new) for e in snap.events] == [("lr_d", 1e-3, 2e-4), ("loss", "nonsaturating", "hinge"),
+                                                            ("n_critic", 1, 2)]
+    steps, lr = snap.columns["step"], snap.columns["lr_d"]
+    assert np.allclose(lr[steps <= at], 1e-3) and np.allclose(lr[steps > at], 2e-4)
+    assert np.isnan(snap.columns["d_real"][-1])  # hinge is not a probability objective
+
+
+def test_invalid_or_non_live_changes_are_refused_and_training_continues(run: Run) -> None:
+    run.start()
+    with pytest.raises(ConfigError) as info:
+        run.set(lr_g=-3)
+    assert info.value.field == "lr_g"
+    with pytest.raises(ConfigError, match="new run"):
+        run.set(width=64)
+    at = run.snapshot().step
+    wait_for(lambda: run.snapshot().step > at + 10)
+    assert run.status == "running" and run.snapshot().events == []
+
+
+def test_finishes_at_the_step_budget(small: Config) -> None:
+    r = Run(small.replace(steps=30))
+    r.start()
+    r.wait(10)
+    assert r.status == "finished" and r.snapshot().step == 30
+    r.start()  # nothing left to do: says why
+    r.wait()
+    assert "raise 'steps'" in r.reason
+    r.set(steps=40)
+    r.start()
+    r.wait(10)
+    assert r.snapshot().step == 40
+    r.stop()
+    assert r.status == "finished"
+
+
+def test_divergence_pauses_keeps_history_and_resumes_after_lowering_lr(small: Config) -> None:
+    r = Run(small.replace(loss="lsgan", optimizer_d="sgd", optimizer_g="sgd", lr_d=5.0, lr_g=5.0))
+    r.start()
+    r.wait(10)
+    snap = r.snapshot()
+    assert r.status == "diverged"
+    assert "non-finite at step" in r.reason and "Lower the learning rate" in r.reason
+    assert len(snap.columns["step"]) == snap.step  # the history up to the divergence is kept
+    assert snap.events[-1].what == "diverged"
+    r.set(lr_d=1e-3, lr_g=1e-3)
+    r.start()
+    wait_for(lambda: r.snapshot().step > snap.step + 30)
+    assert r.status == "running"
+    r.stop()
+
+
+def test_reset_starts_over_and_versions_keep_increasing(run: Run, small: Config) -> None:
+    run.step("iteration", 5)
+    run.wait()
+    before = run.snapshot()
+    run.reset(small.replace(seed=1))
+    wait_for(lambda: run.status == "ready")
+    after = run.snapshot()
+    assert after.step == 0 and len(after.columns["step"]) == 0 and after.version > before.version
+    assert run.config.seed == 1
+
+
+def test_snapshot_is_none_when_unchanged_and_copies_otherwise(run: Run) -> None:
+    run.step("iteration", 3)
+    run.wait()
+    snap = run.snapshot()
+    assert run.snapshot(since=snap.version) is None
+    snap.columns["loss_d"][:] = 123.0
+    assert not np.any(run.snapshot().columns["loss_d"] == 123.0)  # a copy, not a view
+
+
+def test_call_runs_between_steps_on_the_training_thread(run: Run) -> None:
+    run.start()
+    names = run.call(lambda trainer: threading.current_thread().name).result(5)
+    assert names == "gancore-run"
+    with pytest.raises(ZeroDivisionError):
+        run.call(lambda trainer: 1 / 0).result(5)
+    assert run.status == "running"
+
+
+def test_no_thread_outlives_its_run(small: Config) -> None:
+    before = threading.active_count()
+    runs = [Run(small) for _ in range(3)]
+    for r in runs:
+        r.start()
+    for r in runs:
+        r.stop()
+    assert threading.active_count() == before
+    with pytest.raises(RuntimeError, match="stopped"):
+        runs[0].start()
+
+
+def test_a_crash_in_the_thread_becomes_an_error_status(run: Run) -> None:
+    def broken(r, trainer):
+        raise MemoryError("out of memory (simulated by a failing hook)")
+    run._hooks.append(broken)
+    run.step("iteration")
+    wait_for(lambda: run.status == "error")
+    assert "MemoryError" in run.reason and not run.alive
