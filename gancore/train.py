@@ -100,7 +100,7 @@ class Trainer:
         n_fixed = 100 if self.spec_is_image else 512
         self.fixed_labels = (torch.arange(n_fixed, device=self.device) * self.data.n_classes // n_fixed
                              if self.conditional else None)  # conditional grids: one row per class
-        self.fixed_z = self._noise(n_fixed, fixed)
+        self.fixed_z = self.noise(n_fixed, fixed)
         self.fixed_real, self.fixed_real_labels = self.data.sample(n_fixed, fixed)
 
     @property
@@ -113,7 +113,7 @@ class Trainer:
         name, lr, net = (c.optimizer_d, c.lr_d, self.d) if which == "d" else (c.optimizer_g, c.lr_g, self.g)
         return make_optimizer(name, net.parameters(), lr, c.beta1, c.beta2, self.device)
 
-    def _noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         shape = (n, self.config.latent_dim)
         rng = generator or self.rng
         if self.config.prior == "uniform":
@@ -133,7 +133,7 @@ class Trainer:
         real, labels = self.data.sample(c.batch_size, self.rng)
         labels = labels if self.conditional else None
         with torch.set_grad_enabled(keep):
-            fake = self.g(self._noise(c.batch_size), labels)
+            fake = self.g(self.noise(c.batch_size), labels)
         self._kept = (fake, labels) if keep else None
         both_labels = torch.cat([labels, labels]) if labels is not None else None
         scores = self.d(torch.cat([real, fake.detach()]), both_labels)
@@ -173,7 +173,7 @@ class Trainer:
             self._kept = None
         else:
             labels = self._fake_labels(c.batch_size)
-            fake = self.g(self._noise(c.batch_size), labels)
+            fake = self.g(self.noise(c.batch_size), labels)
         self.d.requires_grad_(False)  # G's step needs gradients w.r.t. D's input only, not D's weights
         try:
             loss = self.objective.g_loss(self.d(fake, labels))
