@@ -37,6 +37,9 @@ class Run:
         self._hooks = list(hooks or [])
         self._sinks = list(sinks or [])
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._sent = 0  # commands posted, and commands the thread has applied: `wait` needs both equal
+        self._applied = 0
+        self._send_lock = threading.Lock()
         self._mode = "idle"  # what the thread does between commands: idle, run, or a step plan
         self._plan: deque[list] = deque()  # queued [kind, steps left] requests: three clicks, three steps
         self._status = "ready"
@@ -111,7 +114,7 @@ class Run:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run is no longer training (paused, finished, diverged, stopped, error)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self._mode != "idle" or not self._queue.empty():
+        while self._mode != "idle" or self._applied < self._sent:
             if self._stopped.is_set() or (deadline is not None and time.monotonic() > deadline):
                 return self._stopped.is_set()
             time.sleep(0.01)
@@ -124,7 +127,9 @@ class Run:
     def _send(self, *command: Any) -> None:
         if self._stopped.is_set():
             raise RuntimeError("this run was stopped; start a new one")
-        self._queue.put(command)
+        with self._send_lock:
+            self._sent += 1
+            self._queue.put(command)
 
     # --- the thread ----------------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -136,9 +141,11 @@ class Run:
                 if command is not None:
                     if command[0] == "stop":
                         self._flush()
-                        self._set_status("stopped" if self._status not in ("finished",) else "finished")
+                        if self._status not in ("finished", "diverged"):  # those keep saying why
+                            self._set_status("stopped")
                         return
                     self._apply(command)
+                    self._applied += 1
                     continue
                 kind = "iteration" if self._mode == "run" else self._plan[0][0]
                 self._trainer.train_step(kind)
@@ -148,22 +155,28 @@ class Run:
                         self._plan.popleft()
                     if not self._plan:
                         self._go_idle("paused")
+                        continue
                 steps = self._trainer.config.steps
                 if self._mode == "run" and steps and self._trainer.step >= steps:
                     self._go_idle("finished", f"reached {steps} steps")
+                    continue
                 now = time.monotonic()
-                if self._mode == "idle" or now - last_flush > FLUSH_SECONDS:
-                    if self._flush() and now - last_good_at > ROLLBACK_SECONDS:
-                        self._good = self._trainer.state()
-                        last_good_at = now
+                if now - last_flush > FLUSH_SECONDS:
+                    if self._flush():
+                        self._run_hooks()
+                        if now - last_good_at > ROLLBACK_SECONDS:
+                            self._good = self._trainer.state()
+                            last_good_at = now
                     last_flush = now
-                    self._run_hooks()
         except Exception as exc:  # a bug or an out-of-memory must not vanish with the thread
-            self._mode = "idle"
-            self._set_status("error", f"{type(exc).__name__}: {exc}")
             self.store.publish(traceback=traceback.format_exc())
+            self._set_status("error", f"{type(exc).__name__}: {exc}")
+            self._mode = "idle"
         finally:
             self._stopped.set()
+            while (command := self._next_command()) is not None:  # nobody may wait forever on a call
+                if command[0] == "call":
+                    command[2].set_exception(RuntimeError(f"the run ended ({self._status}) before this call"))
 
     def _next_command(self):
         try:
@@ -216,11 +229,11 @@ class Run:
                 future.set_exception(exc)
 
     def _go_idle(self, status: str, reason: str = "") -> None:
-        self._mode = "idle"
-        self._flush()
-        self._run_hooks()
-        if self._status != "diverged":
+        """Publish everything, then go idle: `wait` returns on idle, so the snapshot must be final first."""
+        if self._flush():
+            self._run_hooks()
             self._set_status(status, reason)
+        self._mode = "idle"
 
     def _flush(self) -> bool:
         """Move pending rows into the store; on a non-finite value restore the last good weights and pause.
@@ -237,12 +250,13 @@ class Run:
         step, column = divergence
         good_step = self._good["step"]
         self._trainer.load_state(self._good, counters=False)
-        self._mode = "idle"
         self._plan.clear()
         reason = (f"{column} became non-finite at step {step}; weights restored to step {good_step}. "
                   "Lower the learning rate, then resume.")
         self.store.add_event(Event(step, "diverged", column, "nan/inf", f"restored step {good_step}"))
+        self._run_hooks()
         self._set_status("diverged", reason)
+        self._mode = "idle"
         return False
 
     def _run_hooks(self) -> None:

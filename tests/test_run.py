@@ -169,3 +169,11 @@ def test_a_crash_in_the_thread_becomes_an_error_status(run: Run) -> None:
     run.step("iteration")
     wait_for(lambda: run.status == "error")
     assert "MemoryError" in run.reason and not run.alive
+
+
+def test_a_call_to_a_dead_run_fails_instead_of_hanging(run: Run) -> None:
+    run._hooks.append(lambda r, trainer: 1 / 0)
+    run.step("iteration")
+    wait_for(lambda: not run.alive)
+    with pytest.raises(RuntimeError):
+        run.call(lambda trainer: trainer.step).result(5)
