@@ -1,0 +1,142 @@
+"""Command line: `python -m gancore train|presets|download`.
+
+Every setting of the config is a flag (`lr_d` -> `--lr-d`), so the command line, the presets and the
+dashboard share one list of settings. Bad input exits with status 2 and one line naming the bad value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from .config import FIELDS, Config, ConfigError, from_dict
+from .data import DataError
+from .presets import PRESETS
+
+EXIT_USAGE, EXIT_DIVERGED, EXIT_ERROR, EXIT_INTERRUPTED = 2, 3, 1, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gancore", description="Train GANs headless; see also `streamlit run dashboard/app.py`.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = sub.add_parser("train", help="train one run and write its run directory")
+    train.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset")
+    train.add_argument("--out", default=None, help="run directory (default: runs/<time>)")
+    train.add_argument("--optimizer", help="optimizer of both D and G (adam, rmsprop, sgd)")
+    train.add_argument("--config", help="JSON file of settings (e.g. another run's config.json)")
+    train.add_argument("--resume", help="checkpoint to continue from (its architecture must match)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for name, f in FIELDS.items():
+        m = f.metadata
+        default = f.default
+        extra = f" [choices: {', '.join(map(str, m['choices']))}]" if m["choices"] else ""
+        if str(f.type).startswith("bool"):
+            train.add_argument(flag(name), dest=name, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"{m['help']} (default: {default})")
+        else:
+            train.add_argument(flag(name), dest=name, default=None, metavar=name.upper(),
+                               help=f"{m['help']} (default: {default}){extra}")
+    sub.add_parser("presets", help="list the presets and what each one shows")
+    download = sub.add_parser("download", help="download MNIST or Fashion-MNIST IDX files (checksums verified)")
+    download.add_argument("name", choices=("mnist", "fashion"))
+    download.add_argument("--dir", default=None, help="destination folder (default: the user cache)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Preset, then a JSON config file, then explicit flags: later ones win."""
+    import json
+    values: dict = {}
+    if args.preset:
+        values.update(PRESETS[args.preset].config.to_dict())
+    if args.config:
+        try:
+            values.update(json.loads(Path(args.config).read_text()))
+        except (OSError, ValueError) as exc:
+            raise ConfigError("config", f"cannot read {args.config}: {exc}") from None
+    if args.optimizer is not None:
+        values["optimizer_d"] = values["optimizer_g"] = args.optimizer
+    values.update({name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None})
+    return from_dict(values)
+
+
+def cmd_presets() -> int:
+    for preset in PRESETS.values():
+        print(f"{preset.name}: {preset.title}")
+        print(f"  {preset.explanation}")
+        print(f"  shows: {preset.criterion}")
+        print(f"  run:   python -m gancore train --preset {preset.name}\n")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .data.images import download
+    path = download(args.name, Path(args.dir) if args.dir else None)
+    print(f"{args.name} is ready in {path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import checkpoint
+    from .outputs import RunDirectory
+    from .run import Run
+    config = config_from_args(args)
+    out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
+    directory = RunDirectory(out, config)
+    run = Run(config, hooks=[directory.evaluator], sinks=[directory.write_rows])
+    directory.attach(run)
+    if args.resume:
+        run.call(lambda trainer: checkpoint.load(trainer, args.resume)).result()
+    interrupted = False
+    previous = signal.signal(signal.SIGINT, lambda *_: run.pause())
+    try:
+        run.start()
+        directory.follow(progress=not args.no_progress and sys.stderr.isatty())
+        interrupted = run.status == "paused"
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    status = {"finished": "completed", "diverged": "diverged"}.get(run.status, "stopped")
+    directory.write(status)
+    run.stop()
+    if run.status == "error":
+        print(f"gancore: error: {run.reason}", file=sys.stderr)
+        return EXIT_ERROR
+    if status == "diverged":
+        print(f"gancore: diverged: {run.reason} Metrics kept in {out}", file=sys.stderr)
+        return EXIT_DIVERGED
+    print(f"{status}: {run.snapshot().step} steps; results in {out}")
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "presets":
+            return cmd_presets()
+        if args.command == "download":
+            return cmd_download(args)
+        return cmd_train(args)
+    except ConfigError as exc:
+        bad = flag(exc.field) if exc.field in FIELDS else exc.field
+        print(f"gancore: error: {bad}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DataError, ValueError) as exc:
+        print(f"gancore: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Presets: the phenomena a GAN class should see, each a bundle of settings with what to watch for.
+
+Every preset names the measurement that proves its phenomenon (`criterion`, checked by `shows`) so the
+tests and the time-to-phenomenon benchmark hold the presets to their promise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .config import Config
+from .metrics import Snapshot
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    explanation: str  # what the class should watch for, and why it happens
+    config: Config
+    criterion: str  # the measurable form of the phenomenon
+    check: Callable[[Snapshot], bool]
+    action: tuple[str, int] | None = None  # a step plan instead of Start: ("d", 1000) = train D alone
+    within_steps: int = 0  # the phenomenon shows within this many steps (tests check it on 2 seeds)
+
+    def shows(self, snapshot: Snapshot) -> bool:
+        """Whether the snapshot shows the phenomenon (False while the measurements are not there yet)."""
+        try:
+            return bool(self.check(snapshot))
+        except (KeyError, IndexError, ValueError):
+            return False
+
+
+def _evals(s: Snapshot) -> dict[str, np.ndarray]:
+    return s.state.get("evals") or {}
+
+
+def _first(s: Snapshot, name: str, n: int = 5) -> float:
+    values = s.columns[name][:n]
+    return float(np.nanmedian(values))
+
+
+def _recent(s: Snapshot, name: str, n: int = 20) -> float:
+    return float(np.nanmedian(s.columns[name][-n:]))
+
+
+def _diagnosed(*kinds: str) -> Callable[[Snapshot], bool]:
+    """The engine's own detector (gancore.evaluate.diagnose) reports one of `kinds` right now."""
+    return lambda s: any(d.kind in kinds for d in s.state.get("diagnoses", []))
+
+
+def _vanished(s: Snapshot) -> bool:
+    return len(s.columns["grad_norm_g"]) > 50 and _recent(s, "grad_norm_g") < _first(s, "grad_norm_g") / 100
+
+
+def _stuck_far(s: Snapshot) -> bool:
+    e = _evals(s)
+    return len(e["step"]) >= 3 and bool(np.all(e["w1_exact"][-3:] > 4.0)) and _recent(s, "grad_norm_g") < 0.05
+
+
+def _all_modes(s: Snapshot) -> bool:
+    e = _evals(s)
+    return len(e["step"]) >= 2 and e["modes_covered"][-1] == e["modes_total"][-1] and \
+        e["w1_exact"][-1] < 0.5 * e["w1_exact"][0]
+
+
+def _clip_stalls(s: Snapshot) -> bool:
+    e = _evals(s)
+    return len(s.columns["w_estimate"]) > 200 and abs(_recent(s, "w_estimate", 50)) < 0.05 and \
+        len(e["step"]) >= 2 and e["w1_exact"][-1] > 0.5
+
+
+def _balanced_labels(s: Snapshot) -> bool:
+    e = _evals(s)
+    return len(e["step"]) >= 1 and e["label_accuracy"][-1] >= 0.8 and e["kl_uniform"][-1] < 0.05
+
+
+def _d_wins(s: Snapshot) -> bool:
+    return len(s.columns["d_real"]) > 100 and _recent(s, "d_real", 100) > 0.95 and \
+        _recent(s, "d_fake", 100) < 0.05
+
+
+def _digits_collapse(s: Snapshot) -> bool:
+    e = _evals(s)
+    return len(e["step"]) >= 1 and float(np.max(e["kl_uniform"])) > 0.5
+
+
+def _fits_1d(s: Snapshot) -> bool:
+    e = _evals(s)
+    return len(e["step"]) >= 1 and float(np.min(e["w1_exact"])) < 0.1
+
+
+RING = Config(dataset="ring", latent_dim=16, batch_size=256, beta1=0.5)
+DIGITS_MLP = Config(dataset="digits", width=512, depth=2, activation="leaky_relu", latent_dim=64, batch_size=64,
+                    lr_d=1e-3, lr_g=1e-3, beta1=0.5, eval_every=100)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in [
+    Preset(
+        "mode-hopping", "Mode collapse and mode hopping on a ring of 8 Gaussians",
+        "A standard GAN (non-saturating loss, Adam 1e-3) on 8 well-separated modes. Watch the per-mode "
+        "histogram: the generator covers a few modes at a time, and the modes it covers keep changing "
+        "(the class-by-time heatmap shows bands jumping). D learns to reject the modes G sits on, G flees "
+        "to modes D currently accepts, and nothing in the game rewards covering all of them at once. Then "
+        "switch the loss to WGAN-GP and watch the coverage.",
+        RING.replace(loss="nonsaturating", lr_d=1e-3, lr_g=1e-3, steps=6000, eval_every=200),
+        "the mode-collapse or mode-hopping detector fires",
+        _diagnosed("mode_collapse", "mode_hopping"), within_steps=4000),
+    Preset(
+        "vanishing-frozen-g", "Vanishing gradients: freeze G, train D, watch G's gradient die",
+        "Train only the discriminator (press 'Train D x1000'): it learns to reject the generator's samples "
+        "with confidence, D(G(z)) -> 0. With the saturating loss log(1 - D(G(z))) the generator's gradient "
+        "norm falls by orders of magnitude (log axis): a perfect D gives G nothing to learn from. Then switch "
+        "the loss to non-saturating (-log D(G(z))) and step once: the gradient comes back, large.",
+        RING.replace(loss="minimax", lr_d=1e-3, steps=0, eval_every=250),
+        "grad_norm_g falls 100x below its first value while only D trains",
+        _vanished, action=("d", 1000), within_steps=1000),
+    Preset(
+        "vanishing-saturating", "Vanishing gradients in full training: the saturating loss never moves G",
+        "One Gaussian far from where the generator starts, SGD for both nets and 5 D steps per G step. With "
+        "the original minimax loss the generator never gets going: W1 stays large and G's gradient norm is "
+        "tiny because D rejects every fake confidently. Switch the loss to non-saturating: the same gradient "
+        "signal is now strong and G walks to the target in a few dozen iterations.",
+        Config(dataset="blob", loss="minimax", optimizer_d="sgd", optimizer_g="sgd", lr_d=0.05, lr_g=0.05,
+               n_critic=5, latent_dim=16, batch_size=256, steps=2000, eval_every=50),
+        "W1 stays above 4 and grad_norm_g below 0.05",
+        _stuck_far, within_steps=300),
+    Preset(
+        "wgan-gp", "WGAN-GP covers every mode",
+        "The Wasserstein objective with a gradient penalty (lambda 0.1 as in the paper's toy runs, 5 critic "
+        "steps, Adam with betas (0.5, 0.9); lr 5e-4 rather than the paper's 1e-4, so it shows in seconds). The critic's estimate E f(real) - E f(fake) falls together "
+        "with the exact W1, and samples appear near all 8 modes: the critic keeps giving useful gradients "
+        "everywhere, so the generator has no reason to drop modes. Early on many samples sit on the ring "
+        "between modes: coverage and quality are two different numbers.",
+        RING.replace(loss="wgan-gp", gp_lambda=0.1, n_critic=5, lr_d=5e-4, lr_g=5e-4, beta2=0.9, steps=3000,
+                     eval_every=100),
+        "all 8 modes covered and the exact W1 halved",
+        _all_modes, within_steps=800),
+    Preset(
+        "wgan-clip", "WGAN with weight clipping: why the gradient penalty exists",
+        "The original WGAN keeps its critic Lipschitz by clipping every weight to [-0.01, 0.01] (RMSprop "
+        "5e-5, 5 critic steps). Watch the critic's estimate: it sits near 0 for hundreds of iterations while "
+        "the exact W1 stays large, and the clipped-weights share climbs: a clipped critic is a weak critic, "
+        "so learning is slow. Its estimate is only proportional to W1 (by an unknown Lipschitz constant).",
+        RING.replace(loss="wgan", clip=0.01, optimizer_d="rmsprop", optimizer_g="rmsprop", lr_d=5e-5,
+                     lr_g=5e-5, n_critic=5, steps=3000, eval_every=100),
+        "|critic estimate| < 0.05 while the exact W1 stays above 0.5",
+        _clip_stalls, within_steps=400),
+    Preset(
+        "cgan-digits", "Conditional GAN on digits: every class, on demand",
+        "G and D both see the digit's label. Each row of the sample grid is one asked-for class; the "
+        "classifier's agreement with the asked label climbs towards 1 and the class histogram is flat: "
+        "conditioning removes the choice of mode from the generator, so it cannot collapse onto a few.",
+        DIGITS_MLP.replace(conditional=True, steps=3000),
+        "label accuracy >= 0.8 with a class histogram within KL 0.05 of uniform",
+        _balanced_labels, within_steps=500),
+    Preset(
+        "digits-collapse", "Too many G steps: digits collapse and hop",
+        "An unconditional MLP GAN on digits with 5 generator steps per discriminator step. The generator "
+        "out-runs D: it finds one digit that fools the current D and piles its mass there (the class "
+        "histogram spikes), then hops to another class as D catches up. Set g_steps to 1 to calm it.",
+        DIGITS_MLP.replace(g_steps=5, steps=3000),
+        "the class histogram's KL from uniform exceeds 0.5",
+        _digits_collapse, within_steps=300),
+    Preset(
+        "unbalanced-lr", "Unbalanced learning rates: the discriminator overpowers",
+        "D learns 100x faster than G (lr 1e-3 vs 1e-5). D quickly separates real from fake: D(x) -> 1, "
+        "D(G(z)) -> 0, and G, moving in tiny steps, cannot catch up. Raise lr_g live and watch the game "
+        "come back into balance.",
+        RING.replace(loss="nonsaturating", lr_d=1e-3, lr_g=1e-5, steps=3000),
+        "D(x) > 0.95 and D(G(z)) < 0.05 over the last 100 steps",
+        _d_wins, within_steps=600),
+    Preset(
+        "gauss1d", "1-D: data density, generator density and D(x)",
+        "The classic picture of the GAN paper: p_data (grey), the generator's density (red), D(x), and the "
+        "optimal discriminator p_data / (p_data + p_g) for the current G. D tracks the optimum while G's "
+        "density moves onto the data; as they meet, D(x) flattens towards 1/2 everywhere. Set modes to 2 "
+        "for a new run and watch G settle on one mode: mode collapse in one dimension.",
+        Config(dataset="gauss1d", modes=1, loss="nonsaturating", lr_d=1e-3, lr_g=1e-3, steps=3000,
+               eval_every=100),
+        "the exact W1 falls below 0.1 (a quarter of the data's std)",
+        _fits_1d, within_steps=1500),
+]}
+
+DEFAULT_PRESET = "mode-hopping"
+
+
+@dataclass(frozen=True)
+class Demonstration:
+    preset: str
+    seed: int
+    shown: bool
+    step: int  # the step at which the phenomenon was first seen (or the last step trained)
+    seconds: float  # wall time from start to that moment
+    snapshot: Snapshot
+
+
+def demonstrate(preset: Preset, seed: int = 0, *, max_steps: int | None = None, timeout: float = 120.0,
+                poll: float = 0.05, **changes) -> Demonstration:
+    """Run a preset headless (its action, or Start) until its phenomenon shows or `max_steps` pass
+    (default: the preset's `within_steps`). Tests and the time-to-phenomenon benchmark share this."""
+    import time
+
+    from .evaluate.evaluator import Evaluator
+    from .run import Run
+
+    steps = max_steps or preset.within_steps
+    run = Run(preset.config.replace(seed=seed, steps=steps, **changes), hooks=[Evaluator()])
+    started = time.monotonic()
+    try:
+        if preset.action:
+            run.step(preset.action[0], min(preset.action[1], steps))
+        else:
+            run.start()
+        while True:
+            snapshot = run.snapshot()
+            idle = run.wait(timeout=0)
+            if preset.shows(snapshot):
+                return Demonstration(preset.name, seed, True, snapshot.step, time.monotonic() - started, snapshot)
+            if idle or time.monotonic() - started > timeout:
+                snapshot = run.snapshot()
+                shown = preset.shows(snapshot)
+                return Demonstration(preset.name, seed, shown, snapshot.step, time.monotonic() - started, snapshot)
+            time.sleep(poll)
+    finally:
+        run.stop()
