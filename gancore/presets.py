@@ -52,6 +52,21 @@ def _diagnosed(*kinds: str) -> Callable[[Snapshot], bool]:
     return lambda s: any(d.kind in kinds for d in s.state.get("diagnoses", []))
 
 
+def _sharp_but_incomplete(s: Snapshot, evaluations: int = 5) -> bool:
+    """Half or more of the samples are sharp (within 3 std of a mode), yet some mode misses its fair share
+    (the strict coverage) in each of the last `evaluations`: quality without coverage."""
+    e = _evals(s)
+    if len(e["step"]) < evaluations:
+        return False
+    recent = slice(-evaluations, None)
+    return bool(np.all(e["hq_fraction"][recent] >= 0.5) and
+                np.all(e["modes_covered_strict"][recent] < e["modes_total"][recent]))
+
+
+def _collapsing(s: Snapshot) -> bool:
+    return _diagnosed("mode_collapse", "mode_hopping")(s) or _sharp_but_incomplete(s)
+
+
 def _vanished(s: Snapshot) -> bool:
     return len(s.columns["grad_norm_g"]) > 50 and _recent(s, "grad_norm_g") < _first(s, "grad_norm_g") / 100
 
@@ -75,17 +90,12 @@ def _clip_stalls(s: Snapshot) -> bool:
 
 def _balanced_labels(s: Snapshot) -> bool:
     e = _evals(s)
-    return len(e["step"]) >= 1 and e["label_accuracy"][-1] >= 0.8 and e["kl_uniform"][-1] < 0.05
+    return len(e["step"]) >= 1 and e["label_accuracy"][-1] >= 0.6 and e["kl_uniform"][-1] < 0.1
 
 
 def _d_wins(s: Snapshot) -> bool:
     return len(s.columns["d_real"]) > 100 and _recent(s, "d_real", 100) > 0.95 and \
         _recent(s, "d_fake", 100) < 0.05
-
-
-def _digits_collapse(s: Snapshot) -> bool:
-    e = _evals(s)
-    return len(e["step"]) >= 1 and float(np.max(e["kl_uniform"])) > 0.5
 
 
 def _fits_1d(s: Snapshot) -> bool:
@@ -106,8 +116,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "to modes D currently accepts, and nothing in the game rewards covering all of them at once. Then "
         "switch the loss to WGAN-GP and watch the coverage.",
         RING.replace(loss="nonsaturating", lr_d=1e-3, lr_g=1e-3, steps=6000, eval_every=200),
-        "the mode-collapse or mode-hopping detector fires",
-        _diagnosed("mode_collapse", "mode_hopping"), within_steps=4000),
+        "the mode-collapse or mode-hopping detector fires, or for 5 evaluations in a row at least half the "
+        "samples are sharp yet some mode misses its fair share",
+        _collapsing, within_steps=4000),
     Preset(
         "vanishing-frozen-g", "Vanishing gradients: freeze G, train D, watch G's gradient die",
         "Train only the discriminator (press 'Train D x1000'): it learns to reject the generator's samples "
@@ -150,20 +161,14 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         _clip_stalls, within_steps=400),
     Preset(
         "cgan-digits", "Conditional GAN on digits: every class, on demand",
-        "G and D both see the digit's label. Each row of the sample grid is one asked-for class; the "
-        "classifier's agreement with the asked label climbs towards 1 and the class histogram is flat: "
-        "conditioning removes the choice of mode from the generator, so it cannot collapse onto a few.",
-        DIGITS_MLP.replace(conditional=True, steps=3000),
-        "label accuracy >= 0.8 with a class histogram within KL 0.05 of uniform",
-        _balanced_labels, within_steps=500),
-    Preset(
-        "digits-collapse", "Too many G steps: digits collapse and hop",
-        "An unconditional MLP GAN on digits with 5 generator steps per discriminator step. The generator "
-        "out-runs D: it finds one digit that fools the current D and piles its mass there (the class "
-        "histogram spikes), then hops to another class as D catches up. Set g_steps to 1 to calm it.",
-        DIGITS_MLP.replace(g_steps=5, steps=3000),
-        "the class histogram's KL from uniform exceeds 0.5",
-        _digits_collapse, within_steps=300),
+        "G and D both see the digit's label (G: one-hot next to z; D: a projection discriminator, which "
+        "learns the conditioning much faster than concatenation here). Each row of the sample grid is one "
+        "asked-for class; the classifier's agreement with the asked label climbs and the class histogram "
+        "goes flat: conditioning takes the choice of mode away from the generator, so it cannot collapse "
+        "onto a few digits.",
+        DIGITS_MLP.replace(conditional=True, cond_d="projection", steps=3000),
+        "label accuracy >= 0.6 with a class histogram within KL 0.1 of uniform",
+        _balanced_labels, within_steps=600),
     Preset(
         "unbalanced-lr", "Unbalanced learning rates: the discriminator overpowers",
         "D learns 100x faster than G (lr 1e-3 vs 1e-5). D quickly separates real from fake: D(x) -> 1, "

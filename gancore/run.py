@@ -34,12 +34,14 @@ class Run:
         """`hooks(run, trainer)` run on the training thread after each flush (evaluation, pictures);
         `sinks(rows)` receive every flushed table at full resolution (a CSV writer)."""
         self._trainer = trainer or Trainer(config)  # built here so bad data raises in the caller's thread
+        self._config = self._trainer.config  # what callers asked for; the thread catches up between steps
         self._hooks = list(hooks or [])
         self._sinks = list(sinks or [])
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._sent = 0  # commands posted, and commands the thread has applied: `wait` needs both equal
         self._applied = 0
-        self._send_lock = threading.Lock()
+        self._send_lock = threading.Lock()  # keeps `config` in the order the commands were queued
+        self._count_lock = threading.Lock()
         self._mode = "idle"  # what the thread does between commands: idle, run, or a step plan
         self._plan: deque[list] = deque()  # queued [kind, steps left] requests: three clicks, three steps
         self._status = "ready"
@@ -52,7 +54,8 @@ class Run:
     # --- what callers read -------------------------------------------------------------------------------
     @property
     def config(self) -> Config:
-        return self._trainer.config
+        """The settings as last requested (a queued change shows here at once, and applies between steps)."""
+        return self._config
 
     @property
     def status(self) -> str:
@@ -88,14 +91,18 @@ class Run:
         for name in changes:
             if name in FIELDS and name not in LIVE_FIELDS:
                 raise ConfigError(name, "cannot change while training: it needs a new run (Reset)")
-        new = self.config.replace(**changes)
-        self._send("set", changes)
+        with self._send_lock:
+            new = self._config.replace(**changes)
+            self._send("set", changes)
+            self._config = new
         return new
 
     def reset(self, config: Config | None = None) -> None:
         """Start over from step 0 with `config` (default: the current settings, live changes included)."""
         trainer = Trainer(config or self.config)  # bad data raises here, in the caller's thread
-        self._send("reset", trainer)
+        with self._send_lock:
+            self._send("reset", trainer)
+            self._config = trainer.config
 
     def call(self, fn: Callable[[Trainer], Any]) -> Future:
         """Run fn(trainer) on the training thread between steps (checkpoints, exports); returns a Future."""
@@ -127,7 +134,7 @@ class Run:
     def _send(self, *command: Any) -> None:
         if self._stopped.is_set():
             raise RuntimeError("this run was stopped; start a new one")
-        with self._send_lock:
+        with self._count_lock:
             self._sent += 1
             self._queue.put(command)
 
@@ -136,6 +143,7 @@ class Run:
         last_flush = last_good_at = time.monotonic()
         self._good = self._trainer.state()
         try:
+            self._run_hooks()  # pictures and a first evaluation before Start: the data and G's start
             while True:
                 command = self._queue.get() if self._mode == "idle" else self._next_command()
                 if command is not None:
@@ -161,7 +169,8 @@ class Run:
                     self._go_idle("finished", f"reached {steps} steps")
                     continue
                 now = time.monotonic()
-                if now - last_flush > FLUSH_SECONDS:
+                due = self._trainer.step % self._trainer.config.eval_every == 0  # evaluate on the exact step
+                if due or now - last_flush > FLUSH_SECONDS:
                     if self._flush():
                         self._run_hooks()
                         if now - last_good_at > ROLLBACK_SECONDS:
@@ -187,7 +196,7 @@ class Run:
     def _apply(self, command: tuple) -> None:
         name = command[0]
         if name == "run":
-            steps = self.config.steps
+            steps = self._trainer.config.steps
             if steps and self._trainer.step >= steps:
                 self._set_status("finished", f"reached {steps} steps: raise 'steps' to train on")
                 return
@@ -206,7 +215,7 @@ class Run:
         elif name == "set":
             self._flush()
             try:
-                new = self.config.replace(**command[1])
+                new = self._trainer.config.replace(**command[1])
             except ConfigError as exc:  # two quick edits can make a pair that is invalid together
                 self.store.publish(message=str(exc))
                 return
@@ -220,6 +229,7 @@ class Run:
             self._plan.clear()
             self.store = self._new_store()
             self._set_status("ready")
+            self._run_hooks()
         elif name == "call":
             _, fn, future = command
             self._flush()

@@ -177,3 +177,22 @@ def test_a_call_to_a_dead_run_fails_instead_of_hanging(run: Run) -> None:
     wait_for(lambda: not run.alive)
     with pytest.raises(RuntimeError):
         run.call(lambda trainer: trainer.step).result(5)
+
+
+def test_config_shows_a_queued_change_at_once(run: Run) -> None:
+    run.start()
+    new = run.set(lr_g=3e-4)
+    assert run.config.lr_g == 3e-4 and new == run.config
+    run.reset(run.config.replace(seed=5))
+    assert run.config.seed == 5
+
+
+def test_hooks_run_before_the_first_step_and_after_a_reset(small: Config) -> None:
+    seen: list[int] = []
+    r = Run(small, hooks=[lambda run, trainer: seen.append(trainer.step)])
+    wait_for(lambda: seen == [0])
+    r.step("iteration", 2)
+    r.wait()
+    r.reset()
+    wait_for(lambda: seen[-1] == 0 and len(seen) >= 3)
+    r.stop()

@@ -8,9 +8,10 @@ rather than the dashboard crashing.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
-from scipy.linalg import sqrtm
+from scipy.linalg import LinAlgWarning, sqrtm
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
@@ -138,10 +139,12 @@ def frechet_distance(feat_real: np.ndarray, feat_fake: np.ndarray, *, eps: float
     mu1, mu2 = x.mean(0), y.mean(0)
     s1 = np.atleast_2d(np.cov(x, rowvar=False))
     s2 = np.atleast_2d(np.cov(y, rowvar=False))
-    covmean = np.asarray(sqrtm(s1 @ s2))
-    if not np.all(np.isfinite(covmean)):
-        offset = eps * np.eye(s1.shape[0])
-        covmean = np.asarray(sqrtm((s1 + offset) @ (s2 + offset)))
+    with warnings.catch_warnings():  # a collapsed generator has singular features: handled just below
+        warnings.simplefilter("ignore", LinAlgWarning)
+        covmean = np.asarray(sqrtm(s1 @ s2))
+        if not np.all(np.isfinite(covmean)):
+            offset = eps * np.eye(s1.shape[0])
+            covmean = np.asarray(sqrtm((s1 + offset) @ (s2 + offset)))
     diff = mu1 - mu2
     value = diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * float(np.trace(covmean.real))
     return max(float(value), 0.0)

@@ -1,0 +1,36 @@
+"""Every preset shows its phenomenon, measured, on two seeds, within its step budget.
+
+Step budgets make the test independent of machine speed; `bench/time_to_phenomenon.py` measures the
+seconds on 2 cores (the promise: under 30 s).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gancore.presets import DEFAULT_PRESET, PRESETS, demonstrate
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PRESETS))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_preset_shows_its_phenomenon(name: str, seed: int) -> None:
+    preset = PRESETS[name]
+    result = demonstrate(preset, seed, timeout=240)
+    assert result.shown, f"{name} (seed {seed}) did not show '{preset.criterion}' within {preset.within_steps} steps"
+    assert result.step <= preset.within_steps
+
+
+def test_every_preset_explains_itself() -> None:
+    assert DEFAULT_PRESET in PRESETS
+    for preset in PRESETS.values():
+        assert len(preset.explanation) > 150 and preset.criterion and preset.within_steps > 0
+        if preset.action:
+            assert preset.action[0] in ("iteration", "d", "g")
+
+
+def test_a_preset_does_not_show_what_it_did_not_do() -> None:
+    """The checks must be able to fail: a non-saturating frozen-G run keeps its gradient."""
+    preset = PRESETS["vanishing-frozen-g"]
+    result = demonstrate(preset, 0, loss="nonsaturating")
+    assert not result.shown and result.step == preset.within_steps
