@@ -1,0 +1,50 @@
+"""gancore's live dashboard: `streamlit run dashboard/app.py`. Page layout only.
+
+The page attaches to a run (session.py), draws the sidebar from the Config (controls.py) and four tabs:
+Live (live.py), Theory, Compare and Share (views.py). Training happens in the engine's thread; this
+script only reads snapshots and posts commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts dashboard/, not the repo, on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import controls, live, session, views  # noqa: E402
+
+st.set_page_config(page_title="gancore · watch GANs train", page_icon="🎛️", layout="wide",
+                   initial_sidebar_state="expanded")
+
+entry = session.attach()
+if entry is None:  # every training slot is busy: the theory needs none
+    views.theory_tab()
+    st.stop()
+
+controls.sidebar(entry)
+session.sync_url(entry)
+
+head, toggle = st.columns([5, 1], vertical_alignment="center")
+head.markdown("#### gancore · watch a GAN train")
+toggle.toggle("Pause live view", key="freeze", help="Stop redrawing (training goes on) to zoom or hover a chart.")
+
+# Only the open tab runs (on_change="rerun"): hidden live charts would still redraw every second.
+live_tab, theory_tab, compare_tab, share_tab = st.tabs(["Live", "Theory", "Compare", "Share & export"], key="tab",
+                                                       on_change="rerun")
+if live_tab.open:
+    with live_tab:
+        live.live_tab(entry)
+if theory_tab.open:
+    with theory_tab:
+        views.theory_tab()
+if compare_tab.open:
+    with compare_tab:
+        views.compare_tab(entry)
+if share_tab.open:
+    with share_tab:
+        views.share_tab(entry)

@@ -1,0 +1,527 @@
+"""Live charts: pure functions from a run's Snapshot (or one of its frames) to a Plotly figure.
+
+Nothing here touches Streamlit or a running thread, so every chart is unit-tested from a hand-made
+snapshot. The rules that keep an hour-long run responsive on a projector and a 2-core laptop live here:
+- long series are downsampled (min-max per bucket, so spikes survive) to at most MAX_POINTS per trace;
+- arrays stay float32 (Plotly sends them base64-encoded, smaller than lists);
+- only SVG traces (`go.Scatter`, `go.Bar`, `go.Heatmap`): WebGL contexts run out with several live charts;
+- every live change of a setting is a vertical marker (a shape) with a label (an annotation) on every
+  chart whose x axis is the training step;
+- a light, large-font style without Plotly's default template (a template costs kilobytes per figure).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from gancore.metrics import Event, Snapshot
+
+MAX_POINTS = 1000  # per trace: a chart never carries more, however long the run (~8 kB a series)
+MAX_MARKERS = 60  # most recent events drawn as vertical lines
+MAX_LABELS = 12  # most recent events that also get a text label (older ones keep a hover text)
+MAX_HEATMAP_COLUMNS = 400  # evaluations shown in the class-by-time heatmap
+HEIGHT = 320
+FONT = dict(size=16, family="Source Sans Pro, Arial, sans-serif", color="#222")
+COLORS = {
+    "d": "#1f5fbf", "g": "#d62728", "real": "#3b3b3b", "fake": "#d62728", "w1": "#111111",
+    "estimate": "#7b3fb5", "accuracy": "#888888", "event": "#6b6b6b", "diverged": "#d62728",
+    "covered": "#1f5fbf", "strict": "#2ca02c", "hq": "#ff7f0e", "label": "#7b3fb5", "arrow": "#0b3d91",
+    "uncovered": "#c9c9c9", "optimal": "#2ca02c",
+}
+LAYER_PALETTE = ["#8c564b", "#e377c2", "#17becf", "#bcbd22", "#9467bd", "#ff7f0e", "#2ca02c", "#7f7f7f"]
+RUN_PALETTE = ["#1f5fbf", "#d62728", "#2ca02c", "#ff7f0e"]
+FIELD_SCALE = [[0.0, "#b9a3dd"], [0.5, "#ffffff"], [1.0, "#9fd49a"]]  # fake side purple, real side green
+SHARE_SCALE = [[0.0, "#ffffff"], [0.15, "#c6dbef"], [0.5, "#4a90c9"], [1.0, "#08306b"]]
+ARROW_UNIT = 0.15  # a push of norm 0.1 is 1.5% of the view wide, 1e-3 is invisible: vanishing gradients show
+ARROW_MAX = 0.10  # longer arrows are capped at 10% of the view (the median true size is in the legend)
+MAX_ARROWS = 128  # one fake point in four gets an arrow: 512 arrows merge into a band
+MAX_REAL_POINTS = 256
+_TEMPLATE = go.layout.Template()  # no default template: Streamlit's or Plotly's costs ~3-7 kB a figure
+_AXIS = dict(gridcolor="#e3e3e3", zeroline=False, showline=True, linecolor="#555", ticks="outside",
+             automargin=True)  # nested dicts only: "title_font"-style shortcuts exist in Python, not plotly.js
+SIGMOID_LOSSES = ("minimax", "nonsaturating", "kl")
+
+
+# --- building blocks --------------------------------------------------------------------------------
+def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most `max_points` points of (x, y), keeping each bucket's minimum and maximum (spikes stay
+    visible, unlike a stride) and the first and last points (the latest value is always drawn).
+    Float32 in, float32 out; NaN values count as gaps and never as extremes."""
+    x = np.asarray(x, np.float32)
+    y = np.asarray(y, np.float32)
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    buckets = max((max_points - 2) // 2, 1)
+    size = -(-n // buckets)
+    padded = np.full(buckets * size, np.nan, np.float32)
+    padded[:n] = y
+    blocks = padded.reshape(buckets, size)
+    finite = ~np.isnan(blocks)
+    low = np.where(finite, blocks, np.inf).argmin(axis=1)
+    high = np.where(finite, blocks, -np.inf).argmax(axis=1)
+    index = (np.sort(np.stack([low, high], axis=1), axis=1) + np.arange(buckets)[:, None] * size).ravel()
+    index = np.unique(np.concatenate([[0], index[index < n], [n - 1]]))
+    return x[index], y[index]
+
+
+def _layout(title: str, y_title: str, x_title: str, height: int, log_y: bool) -> dict[str, Any]:
+    """The projector style: white, large fonts, horizontal legend above the plot, no template."""
+    layout: dict[str, Any] = dict(
+        template=_TEMPLATE, height=height, font=FONT, paper_bgcolor="white", plot_bgcolor="white",
+        title=dict(text=title, x=0.0, xanchor="left", y=0.98, yanchor="top", font=dict(size=18)),
+        margin=dict(l=10, r=10, t=64, b=10), hovermode="x unified", uirevision="keep",
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=1.0, yanchor="bottom", font=dict(size=14),
+                    bgcolor="rgba(255,255,255,0)"),
+        xaxis=dict(title=dict(text=x_title, font=dict(size=15)), **_AXIS),
+        yaxis=dict(title=dict(text=y_title, font=dict(size=15)), **_AXIS))
+    if log_y:
+        layout["yaxis"].update(type="log", exponentformat="power", dtick=1)
+    return layout
+
+
+def style(fig: go.Figure, title: str, y_title: str = "", *, x_title: str = "step", height: int = HEIGHT,
+          log_y: bool = False) -> go.Figure:
+    """Apply the projector style to a figure built elsewhere (the Theory tab's subplots)."""
+    layout = _layout(title, y_title, x_title, height, log_y)
+    x_axis, y_axis = layout.pop("xaxis"), layout.pop("yaxis")
+    fig.update_layout(**layout)
+    fig.update_xaxes(**x_axis)
+    fig.update_yaxes(**y_axis)
+    return fig
+
+
+class Chart:
+    """Collects traces, shapes and annotations as plain dicts and builds the figure once.
+
+    Plotly's validation costs 10-20 ms a figure (and O(n^2) for shapes added one by one), paid per viewer
+    per tick; the dicts here are checked by the unit tests instead, which set VALIDATE = True."""
+
+    def __init__(self, title: str, y_title: str = "", *, x_title: str = "step", height: int = HEIGHT,
+                 log_y: bool = False) -> None:
+        self.layout = _layout(title, y_title, x_title, height, log_y)
+        self.data: list[dict[str, Any]] = []
+        self.shapes: list[dict[str, Any]] = []
+        self.annotations: list[dict[str, Any]] = []
+
+    def add(self, kind: str, **trace: Any) -> "Chart":
+        self.data.append(dict(type=kind, **trace))
+        return self
+
+    def line(self, x: np.ndarray, y: np.ndarray, name: str, colour: str, *, width: float = 2.5,
+             dash: str | None = None, mode: str = "lines", **extra: Any) -> "Chart":
+        style_ = dict(color=colour, width=width) | ({"dash": dash} if dash else {})
+        return self.add("scatter", x=x, y=y, name=name, mode=mode, line=style_, **extra)
+
+    def hline(self, y: float, colour: str = "#999", text: str | None = None) -> None:
+        self.shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=y, y1=y,
+                                line=dict(color=colour, dash="dash", width=1.5)))
+        if text:
+            self.annotations.append(dict(x=1, y=y, xref="paper", yref="y", text=text, showarrow=False,
+                                         xanchor="right", yanchor="bottom", font=dict(size=13, color="#555")))
+
+    def note(self, text: str, y: float = 0.5) -> None:
+        """A centred message inside the plot (why a series is missing, what to wait for)."""
+        self.annotations.append(dict(text=text, x=0.5, y=y, xref="paper", yref="paper", showarrow=False,
+                                     font=dict(size=15, color="#555"), bgcolor="rgba(255,255,255,0.85)"))
+
+    def events(self, events: Sequence[Event]) -> None:
+        """Each live change as a dotted vertical line across the plot, the latest ones labelled."""
+        events = list(events)[-MAX_MARKERS:]
+        labelled = len(events) - MAX_LABELS
+        for i, e in enumerate(events):
+            colour = COLORS["diverged"] if e.what == "diverged" else COLORS["event"]
+            self.shapes.append(dict(type="line", xref="x", yref="paper", x0=e.step, x1=e.step, y0=0, y1=1,
+                                    line=dict(color=colour, width=2, dash="dot"), layer="above",
+                                    name=f"event:{e.what}"))
+            if i >= labelled:  # horizontal labels, staggered down the plot so neighbours do not overlap
+                self.annotations.append(dict(
+                    x=e.step, y=1.0 - 0.11 * (i % 4), xref="x", yref="paper", text=event_text(e),
+                    hovertext=e.label, showarrow=False, xanchor="left", yanchor="top", xshift=3,
+                    font=dict(size=13, color=colour), bgcolor="rgba(255,255,255,0.8)"))
+
+    def figure(self) -> go.Figure:
+        layout = dict(self.layout)
+        legend_items = sum(1 for t in self.data if t.get("showlegend", True) and t.get("type") != "heatmap")
+        if legend_items > 3 and layout["legend"].get("yanchor") == "bottom":  # two legend rows above the plot
+            layout["margin"] = dict(layout["margin"], t=90)
+        if self.shapes:
+            layout["shapes"] = self.shapes
+        if self.annotations:
+            layout["annotations"] = self.annotations
+        return go.Figure(data=self.data, layout=layout, _validate=VALIDATE)
+
+
+VALIDATE = False  # tests turn Plotly's validation on, so a misspelt property fails there
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def event_text(event: Event) -> str:
+    """A short label for a marker: `lr_d 0.001→0.0002`."""
+    return f"{event.what} {_fmt(event.old)}→{_fmt(event.new)}"
+
+
+def _config(snapshot: Snapshot) -> dict[str, Any]:
+    return snapshot.state.get("config") or {}
+
+
+def _column_line(chart: Chart, snapshot: Snapshot, column: str, name: str, colour: str, *, width: float = 2.5,
+                 dash: str | None = None, positive: bool = False) -> bool:
+    """Add one downsampled column as a line; False (and nothing added) when it has no finite value."""
+    y = snapshot.columns.get(column)
+    if y is None or not len(y):
+        return False
+    if positive:  # a log axis cannot show zero or negative values: they become gaps
+        y = np.where(y > 0, y, np.nan).astype(np.float32)
+    if not np.isfinite(y).any():
+        return False
+    x, y = downsample(snapshot.columns["step"], y)
+    chart.line(x, y, name, colour, width=width, dash=dash)
+    return True
+
+
+def _finish(chart: Chart, snapshot: Snapshot, empty: bool, empty_text: str = "press Start") -> go.Figure:
+    if empty:
+        chart.note(empty_text)
+    chart.events(snapshot.events)
+    return chart.figure()
+
+
+# --- the live time charts -----------------------------------------------------------------------------
+def losses(snapshot: Snapshot) -> go.Figure:
+    """D's and G's losses per logged step."""
+    loss = _config(snapshot).get("loss", "")
+    chart = Chart(f"Losses ({loss})" if loss else "Losses", "loss")
+    drawn = _column_line(chart, snapshot, "loss_d", "D loss", COLORS["d"])
+    drawn |= _column_line(chart, snapshot, "loss_g", "G loss", COLORS["g"])
+    return _finish(chart, snapshot, not drawn)
+
+
+def probabilities(snapshot: Snapshot) -> go.Figure:
+    """D(x) on real and D(G(z)) on fake samples (sigmoid objectives only), with D's accuracy."""
+    chart = Chart("D(x) and D(G(z))", "probability")
+    chart.layout["yaxis"]["range"] = [-0.02, 1.02]
+    drawn = _column_line(chart, snapshot, "d_real", "D(x) real", COLORS["d"])
+    drawn |= _column_line(chart, snapshot, "d_fake", "D(G(z)) fake", COLORS["g"])
+    if drawn:
+        _column_line(chart, snapshot, "d_accuracy", "D accuracy", COLORS["accuracy"], width=1.5, dash="dot")
+    loss = _config(snapshot).get("loss", "")
+    if not drawn and loss and loss not in SIGMOID_LOSSES and len(snapshot.columns.get("step", ())):
+        chart.note(f"D is a critic, not a probability, with {loss}:<br>see the critic chart")
+        return _finish(chart, snapshot, False)
+    return _finish(chart, snapshot, not drawn)
+
+
+def critic(snapshot: Snapshot) -> go.Figure:
+    """The critic's estimate E f(real) - E f(fake) beside the exact W1 of each evaluation. The raw critic
+    values drift by an arbitrary constant, so they are hidden until clicked in the legend."""
+    loss = _config(snapshot).get("loss", "")
+    chart = Chart("Critic estimate vs exact W1", "distance")
+    name = "D logit gap" if loss in SIGMOID_LOSSES else "critic E f(real) − E f(fake)"
+    drawn = _column_line(chart, snapshot, "w_estimate", name, COLORS["estimate"], width=2)
+    for column, label in (("critic_real", "E f(real)"), ("critic_fake", "E f(fake)")):  # click to show
+        values = snapshot.columns.get(column)
+        if drawn and values is not None and np.isfinite(values).any():
+            x, y = downsample(snapshot.columns["step"], values, MAX_POINTS // 4)
+            chart.line(x, y, label, COLORS["d" if column == "critic_real" else "g"], width=1, dash="dot",
+                       visible="legendonly")
+    evals = _evals(snapshot)
+    w1 = evals.get("w1_exact")
+    if w1 is not None and len(w1) and np.isfinite(w1).any():
+        chart.line(np.asarray(evals["step"], np.float32), np.asarray(w1, np.float32), "exact W1", COLORS["w1"],
+                   width=3, mode="lines+markers", marker=dict(size=7))
+        drawn = True
+    if loss == "wgan":
+        chart.note("clipped critic: its estimate is K·W1 for an unknown K", y=0.08)
+    return _finish(chart, snapshot, not drawn)
+
+
+def gradients(snapshot: Snapshot, per_layer: bool = False) -> go.Figure:
+    """Gradient norms of D and G on a log axis (vanishing gradients span orders of magnitude);
+    optionally G's norm per layer."""
+    chart = Chart("Gradient norms", "norm (log scale)", log_y=True)
+    drawn = _column_line(chart, snapshot, "grad_norm_d", "D", COLORS["d"], positive=True)
+    drawn |= _column_line(chart, snapshot, "grad_norm_g", "G", COLORS["g"], positive=True)
+    if per_layer:
+        layers = [name for name in snapshot.columns if name.startswith("grad_norm_g.")]
+        for i, name in enumerate(layers):
+            _column_line(chart, snapshot, name, "G " + name.split(".", 1)[1], LAYER_PALETTE[i % len(LAYER_PALETTE)],
+                         width=1.5, dash="dot", positive=True)
+    return _finish(chart, snapshot, not drawn)
+
+
+def _evals(snapshot: Snapshot) -> dict[str, np.ndarray]:
+    return snapshot.state.get("evals") or {}
+
+
+def _waiting(chart: Chart, snapshot: Snapshot) -> go.Figure:
+    every = _config(snapshot).get("eval_every")
+    chart.note("waiting for the first evaluation" + (f" (every {every} steps)" if every else ""))
+    return _finish(chart, snapshot, False)
+
+
+def coverage(snapshot: Snapshot) -> go.Figure:
+    """Modes (classes) covered, loosely and strictly, out of the total; and the high-quality share."""
+    evals = _evals(snapshot)
+    what = "classes" if _is_image(snapshot) else "modes"
+    chart = Chart(f"{what.capitalize()} covered and sample quality", what)
+    steps = evals.get("step")
+    if steps is None or not len(steps):
+        return _waiting(chart, snapshot)
+    steps = np.asarray(steps, np.float32)
+    total = float(np.nanmax(evals["modes_total"])) if np.isfinite(evals["modes_total"]).any() else 0.0
+    if total <= 0:
+        chart.note("this data set has no modes to count: watch W1")
+        return _finish(chart, snapshot, False)
+    chart.line(steps, evals["modes_covered"], f"{what} hit", COLORS["covered"], mode="lines+markers",
+               marker=dict(size=6))
+    chart.line(steps, evals["modes_covered_strict"], "with a fair share", COLORS["strict"], mode="lines+markers",
+               marker=dict(size=6))
+    for trace in chart.data:
+        trace["line"]["shape"] = "hv"  # counts hold until the next evaluation
+    chart.hline(total)
+    chart.line(steps, np.asarray(evals["hq_fraction"], np.float32) * 100, "high quality %", COLORS["hq"],
+               width=2, dash="dash", yaxis="y2")
+    accuracy = evals.get("label_accuracy")
+    if accuracy is not None and np.isfinite(accuracy).any():
+        chart.line(steps, np.asarray(accuracy, np.float32) * 100, "label accuracy %", COLORS["label"], width=2,
+                   dash="dot", yaxis="y2")
+    chart.layout["yaxis"]["range"] = [-0.3, total + 0.6]
+    chart.layout["yaxis2"] = dict(overlaying="y", side="right", range=[-2, 102], showgrid=False,
+                                  title=dict(text="%"), ticks="outside", showline=True, linecolor="#555")
+    return _finish(chart, snapshot, False)
+
+
+def _is_image(snapshot: Snapshot) -> bool:
+    frame = snapshot.state.get("frame") or {}
+    if frame.get("kind"):
+        return frame["kind"] == "image"
+    return _config(snapshot).get("dataset") in ("digits", "mnist", "fashion")
+
+
+def class_histogram(snapshot: Snapshot) -> go.Figure:
+    """The latest evaluation's high-quality samples per mode (class) as bars; modes without a fair share
+    are grey, and a dashed line marks what a uniform spread would give."""
+    what = "class" if _is_image(snapshot) else "mode"
+    evaluation = snapshot.state.get("evaluation") or {}
+    hist = evaluation.get("histogram")
+    title = f"Samples per {what}" + (f" (step {int(evaluation['step'])})" if "step" in evaluation else "")
+    chart = Chart(title, "samples", x_title=what)
+    chart.layout["hovermode"] = "closest"
+    if hist is None or not len(hist):
+        no_modes = evaluation and evaluation.get("modes_total", 1) == 0
+        chart.note("this data set has no modes: no histogram" if no_modes else "waiting for the first evaluation")
+        return chart.figure()
+    hist = np.asarray(hist, np.float32)
+    if not hist.sum():
+        chart.note(f"no sample is close to any {what} yet" if what == "mode" else "no confident sample yet")
+        return chart.figure()
+    protocol = evaluation.get("coverage") or {}
+    needed = float(protocol.get("strict_min_count") or 0.0)
+    colours = [COLORS["covered"] if c >= max(needed, 1) else COLORS["uncovered"] for c in hist]
+    chart.add("bar", x=[str(i) for i in range(len(hist))], y=hist, marker=dict(color=colours), name="samples",
+              showlegend=False)
+    chart.hline(float(hist.sum()) / len(hist), "#555", "uniform")
+    chart.layout["xaxis"]["type"] = "category"
+    return chart.figure()
+
+
+def class_heatmap(snapshot: Snapshot) -> go.Figure:
+    """The class-by-time matrix: each column one evaluation, each row a mode (class), colour = share of
+    that evaluation's high-quality samples. Mode hopping shows as bands that jump."""
+    what = "class" if _is_image(snapshot) else "mode"
+    chart = Chart(f"Share of samples per {what} over time", what)
+    chart.layout["hovermode"] = "closest"
+    evals = _evals(snapshot)
+    hist = evals.get("histogram")
+    if hist is None or not len(hist) or np.ndim(hist) != 2 or not hist.shape[1]:
+        return _waiting(chart, snapshot)
+    hist = np.asarray(hist, np.float32)
+    steps = np.asarray(evals["step"], np.float32)
+    if len(steps) > MAX_HEATMAP_COLUMNS:
+        keep = np.unique(np.linspace(0, len(steps) - 1, MAX_HEATMAP_COLUMNS).round().astype(int))
+        hist, steps = hist[keep], steps[keep]
+    total = hist.sum(axis=1, keepdims=True)
+    if not total.any():
+        chart.note(f"no sample is close to any {what} yet")
+        return _finish(chart, snapshot, False)
+    share = np.divide(hist, total, out=np.full_like(hist, np.nan), where=total > 0)
+    chart.add("heatmap", x=steps, y=np.arange(hist.shape[1]), z=share.T, zmin=0, zmax=1, colorscale=SHARE_SCALE,
+              colorbar=dict(title=dict(text="share"), thickness=12),
+              hovertemplate="step %{x}<br>" + what + " %{y}<br>share %{z:.2f}<extra></extra>")
+    if hist.shape[1] <= 12:
+        chart.layout["yaxis"]["dtick"] = 1
+    chart.layout["yaxis"]["showgrid"] = chart.layout["xaxis"]["showgrid"] = False
+    return _finish(chart, snapshot, False)
+
+
+def time_charts(snapshot: Snapshot, per_layer: bool = False) -> dict[str, go.Figure]:
+    """Every live time chart of the dashboard, by key."""
+    return {"losses": losses(snapshot), "probabilities": probabilities(snapshot), "critic": critic(snapshot),
+            "gradients": gradients(snapshot, per_layer), "coverage": coverage(snapshot),
+            "heatmap": class_heatmap(snapshot)}
+
+
+# --- samples ------------------------------------------------------------------------------------------
+LAYERS = ("field", "real", "fake", "arrows")
+
+
+def samples(frame: dict[str, Any] | None, layers: Iterable[str] = LAYERS, height: int = 560) -> go.Figure:
+    """The picture of a 1-D or 2-D frame (image frames are shown with `image_grid`)."""
+    if not frame or frame.get("kind") not in ("1d", "2d"):
+        chart = Chart("Samples", x_title="", height=height)
+        chart.note("no picture yet" if not frame else "image samples are shown as a grid")
+        return chart.figure()
+    if frame["kind"] == "2d":
+        return samples_2d(frame, layers, height)
+    return samples_1d(frame, height=min(height, 420))
+
+
+def samples_2d(frame: dict[str, Any], layers: Iterable[str] = LAYERS, height: int = 560) -> go.Figure:
+    """Real and fake points over D's field (probability for sigmoid objectives, raw critic otherwise),
+    with arrows where G's loss pushes each fake point. Arrows keep their true scale (capped), so a
+    vanishing generator gradient is seen as arrows shrinking to nothing."""
+    layers = set(layers)
+    bounds = np.asarray(frame["bounds"], np.float32)
+    sigmoid = bool(frame.get("sigmoid"))
+    chart = Chart(f"Samples at step {int(frame.get('step', 0))}", x_title="", height=height)
+    chart.layout.update(hovermode="closest", margin=dict(l=10, r=10, t=40, b=10),
+                        legend=dict(orientation="h", y=-0.06, yanchor="top", x=0.0, xanchor="left",
+                                    font=dict(size=14)))
+    if "field" in layers and frame.get("scores") is not None:
+        scores = np.asarray(frame["scores"], np.float32)
+        if sigmoid:
+            z = (0.5 * (1 + np.tanh(0.5 * scores))).astype(np.float32)
+            extra = dict(zmin=0.0, zmax=1.0, colorbar=dict(title=dict(text="D(x)"), thickness=12))
+        else:
+            z = scores
+            centre = float(np.median(scores))
+            spread = float(np.max(np.abs(scores - centre))) or 1.0
+            extra = dict(zmin=centre - spread, zmax=centre + spread,
+                         colorbar=dict(title=dict(text="critic"), thickness=12))
+        chart.add("heatmap", x=np.asarray(frame["xs"], np.float32), y=np.asarray(frame["ys"], np.float32), z=z,
+                  colorscale=FIELD_SCALE, name="D field",
+                  hovertemplate="x %{x:.2f}<br>y %{y:.2f}<br>%{z:.3g}<extra></extra>", **extra)
+    if "real" in layers:  # the data never moves: a subset draws it as well, for half the browser's work
+        real = np.asarray(frame["real"], np.float32)[:MAX_REAL_POINTS]
+        chart.add("scatter", x=real[:, 0], y=real[:, 1], mode="markers", name="real",
+                  marker=dict(color=COLORS["real"], size=5, opacity=0.7))
+    fake = np.asarray(frame["fake"], np.float32)
+    if "arrows" in layers and frame.get("arrows") is not None:
+        chart.data.append(_arrows(fake, np.asarray(frame["arrows"], np.float32), bounds))
+    if "fake" in layers:
+        chart.add("scatter", x=fake[:, 0], y=fake[:, 1], mode="markers", name="fake G(z)",
+                  marker=dict(color=COLORS["fake"], size=6, line=dict(color="white", width=0.5)))
+    chart.layout["xaxis"].update(range=[float(bounds[0, 0]), float(bounds[0, 1])], showgrid=False,
+                                 constrain="domain")
+    chart.layout["yaxis"].update(range=[float(bounds[1, 0]), float(bounds[1, 1])], showgrid=False,
+                                 scaleanchor="x", scaleratio=1, constrain="domain")
+    return chart.figure()
+
+
+def _arrows(points: np.ndarray, push: np.ndarray, bounds: np.ndarray) -> dict[str, Any]:
+    """One trace of line segments (NaN-separated) with an arrowhead marker at each tip, for at most
+    MAX_ARROWS evenly spread points (the legend gives the median size over all of them)."""
+    median = float(np.median(np.linalg.norm(push, axis=1))) if len(push) else math.nan
+    if len(points) > MAX_ARROWS:
+        keep = np.linspace(0, len(points) - 1, MAX_ARROWS).round().astype(int)
+        points, push = points[keep], push[keep]
+    width = float(np.max(bounds[:, 1] - bounds[:, 0]))
+    norm = np.linalg.norm(push, axis=1, keepdims=True)
+    length = np.minimum(norm * ARROW_UNIT * width, ARROW_MAX * width)
+    direction = np.divide(push, norm, out=np.zeros_like(push), where=norm > 0)
+    tips = points + direction * length
+    n = len(points)
+    xy = np.full((n, 3, 2), np.nan, np.float32)
+    xy[:, 0], xy[:, 1] = points, tips
+    sizes = np.tile(np.array([0, 7, 0], np.float32), n)
+    return dict(type="scatter", x=xy[:, :, 0].ravel(), y=xy[:, :, 1].ravel(), mode="lines+markers",
+                name=f"G's push (median {median:.2g})", hoverinfo="skip",
+                line=dict(color=COLORS["arrow"], width=1.2),
+                marker=dict(symbol="arrow", angleref="previous", size=sizes, color=COLORS["arrow"]))
+
+
+def samples_1d(frame: dict[str, Any], height: int = 420) -> go.Figure:
+    """The GAN paper's picture: p_data, p_g, D(x) (or the raw critic) and the optimal D for this G."""
+    grid = np.asarray(frame["grid"], np.float32)
+    chart = Chart(f"Densities and D at step {int(frame.get('step', 0))}", "density", x_title="x", height=height)
+    chart.line(grid, np.asarray(frame["p_data"], np.float32), "p_data", "#888", width=2, fill="tozeroy",
+               fillcolor="rgba(120,120,120,0.25)")
+    chart.line(grid, np.asarray(frame["p_g"], np.float32), "p_g", COLORS["g"], width=3)
+    probability = frame.get("d_prob")
+    if probability is not None:
+        chart.line(grid, np.asarray(probability, np.float32), "D(x)", COLORS["d"], width=3, yaxis="y2")
+        right: dict[str, Any] = dict(range=[-0.02, 1.02], title=dict(text="D(x)"))
+        if frame.get("d_optimal") is not None:
+            chart.line(grid, np.asarray(frame["d_optimal"], np.float32), "optimal D", COLORS["optimal"], width=2,
+                       dash="dash", yaxis="y2")
+    else:
+        chart.line(grid, np.asarray(frame["scores"], np.float32), "critic f(x)", COLORS["d"], width=3, yaxis="y2")
+        right = dict(title=dict(text="critic f(x)"))
+    chart.layout["yaxis2"] = dict(overlaying="y", side="right", showgrid=False, ticks="outside", showline=True,
+                                  linecolor="#555", **right)
+    return chart.figure()
+
+
+def image_grid(frame: dict[str, Any] | None, scale: int = 2) -> np.ndarray | None:
+    """The image frame as one uint8 picture (a row per class when conditional), upscaled for a projector."""
+    if not frame or frame.get("kind") != "image":
+        return None
+    from gancore.render import image_grid as grid
+    images = np.asarray(frame["images"], np.float32) / 127.5 - 1.0
+    picture = grid(images[:, None], frame.get("rows"))
+    return np.kron(picture, np.ones((scale, scale), np.uint8)) if scale > 1 else picture
+
+
+# --- comparing runs -----------------------------------------------------------------------------------
+COMPARE_METRICS: dict[str, tuple[str, str, bool]] = {  # key: (title, source, log axis)
+    "w1_exact": ("Exact W1 (lower is better)", "evals", False),
+    "modes_covered_strict": ("Modes with a fair share", "evals", False),
+    "hq_fraction": ("High-quality fraction", "evals", False),
+    "grad_norm_g": ("G gradient norm", "columns", True),
+    "w_estimate": ("Critic estimate / D logit gap", "columns", False),
+    "loss_g": ("G loss", "columns", False),
+}
+
+
+def compare(runs: Sequence[tuple[str, Snapshot]], metric: str, x: str = "step", height: int = 300) -> go.Figure:
+    """One metric of several runs overlaid, against the step or the wall-clock time (a WGAN-GP iteration
+    does 5 critic steps: time is the fair axis for cost)."""
+    title, source, log_y = COMPARE_METRICS[metric]
+    chart = Chart(title, "", x_title="seconds" if x == "time" else "step", height=height, log_y=log_y)
+    for i, (label, snapshot) in enumerate(runs):
+        colour = RUN_PALETTE[i % len(RUN_PALETTE)]
+        columns = snapshot.columns
+        if source == "columns":
+            y = columns.get(metric)
+            if y is None or not len(y):
+                continue
+            xs = columns["time"] if x == "time" else columns["step"]
+            if log_y:
+                y = np.where(y > 0, y, np.nan).astype(np.float32)
+            xs, y = downsample(xs, y)
+            mode = "lines"
+        else:
+            evals = _evals(snapshot)
+            if "step" not in evals or not len(evals["step"]):
+                continue
+            xs = np.asarray(evals["step"], np.float32)
+            if x == "time":
+                if not len(columns.get("step", ())):
+                    continue
+                xs = np.interp(xs, columns["step"], columns["time"]).astype(np.float32)
+            y = np.asarray(evals[metric], np.float32)
+            mode = "lines+markers"
+        chart.line(xs, y, label, colour, mode=mode)
+    if not chart.data:
+        chart.note("start both runs")
+    return chart.figure()

@@ -1,0 +1,332 @@
+"""The sidebar, built from the Config's field metadata (defaults, limits, choices, help: one source).
+
+How a change travels: every widget has `key=<field name>` and an `on_change` callback.
+- Live fields (`metadata["live"]`) go straight to the engine's command queue with `run.set(...)`, which
+  validates now (a bad value raises ConfigError: its message is shown under the widget and training goes
+  on with the old value) and applies between steps (the change becomes an event, a marker on the charts).
+- Other fields are collected as *pending*, validated together, and applied by Reset (a new run).
+Widgets are initialised from the run's current settings, never the other way round, so a second tab
+opened on a shared run cannot overwrite the instructor's settings with its defaults.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import streamlit as st
+
+from gancore.config import FIELDS, LIVE_FIELDS, Config, ConfigError
+from gancore.data import DATASETS, DataError
+from gancore.presets import PRESETS
+
+from . import share
+from .runs import Entry, registry
+
+LABELS = {
+    "dataset": "Data set", "modes": "Modes", "radius": "Radius / spacing", "std": "Std of each mode",
+    "data_dir": "Data folder (MNIST / Fashion)", "arch": "Architecture", "width": "Width", "depth": "Depth",
+    "activation": "Activation", "latent_dim": "Latent size", "prior": "Latent prior",
+    "conditional": "Conditional GAN", "cond_g": "Label into G", "cond_d": "Label into D",
+    "loss": "Objective (loss)", "clip": "Weight clip c (WGAN)", "gp_lambda": "Penalty λ (WGAN-GP)",
+    "n_critic": "D steps per iteration (n_critic)", "g_steps": "G steps per iteration (g_steps)",
+    "optimizer_d": "D optimizer", "optimizer_g": "G optimizer", "lr_d": "D learning rate (lr_d)",
+    "lr_g": "G learning rate (lr_g)", "beta1": "β1", "beta2": "β2", "batch_size": "Batch size",
+    "steps": "Iterations (0: until stopped)", "seed": "Seed", "device": "Device",
+    "eval_every": "Evaluate every N steps",
+}
+SECTIONS: list[tuple[str, tuple[str, ...], bool]] = [  # (title, fields, expanded)
+    ("Objective", ("loss", "clip", "gp_lambda"), True),
+    ("Learning", ("lr_d", "lr_g", "optimizer_d", "optimizer_g", "beta1", "beta2", "n_critic", "g_steps",
+                  "batch_size"), True),
+    ("Data", ("dataset", "modes", "radius", "std", "conditional", "data_dir"), False),
+    ("Model", ("arch", "width", "depth", "activation", "latent_dim", "prior", "cond_g", "cond_d"), False),
+    ("Run", ("seed", "device", "steps", "eval_every"), False),
+]
+FLOAT_STEPS = {"beta1": 0.05, "beta2": 0.001, "gp_lambda": 0.1, "radius": 0.1, "std": 0.01}
+DATA_PARAMS = ("modes", "radius", "std")
+STEP_KINDS = {"iteration": "iteration", "d": "D only", "g": "G only"}
+REFRESH_CHOICES = (0.5, 1.0, 2.0, 5.0, 10.0)
+NEEDS_RESET = " ↻"  # marks settings that need a new run
+
+
+def default_refresh() -> float:
+    """Seconds between live redraws: GANCORE_REFRESH (tests, slow laptops) or 1 s; never below 0.5 s."""
+    try:
+        value = float(os.environ.get("GANCORE_REFRESH", "1.0"))
+    except ValueError:
+        value = 1.0
+    return max(value, 0.5) if math.isfinite(value) else 1.0
+
+
+def log_grid(low: float, high: float) -> list[float]:
+    """1-2-5 values per decade within [low, high]: the stops of a log-scale slider."""
+    values = []
+    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            v = float(f"{mantissa}e{exponent}")
+            if low <= v <= high:
+                values.append(v)
+    return values
+
+
+def fmt_number(value: float) -> str:
+    """`1e-4`, `5e-5`, `0.01`, `2`: short and readable from the back of a classroom."""
+    if value == 0 or 1e-2 <= abs(value) < 1e3:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+# --- state ----------------------------------------------------------------------------------------------
+def _state() -> tuple[dict[str, Any], dict[str, str]]:
+    ss = st.session_state
+    ss.setdefault("_pending", {})
+    ss.setdefault("_errors", {})
+    return ss["_pending"], ss["_errors"]
+
+
+def _entry() -> Entry | None:
+    return registry().get(st.session_state.get("_token"))
+
+
+def display_value(name: str, config: Config) -> Any:
+    """What a field's widget shows: data parameters resolved to the data set's defaults, no None."""
+    if name in DATA_PARAMS:
+        return dict(zip(DATA_PARAMS, config.data_params()))[name]
+    value = getattr(config, name)
+    return "" if value is None else value
+
+
+def _from_widget(name: str, value: Any, dataset: str) -> Any:
+    if name == "data_dir":
+        return value.strip() or None
+    if name in DATA_PARAMS and value == getattr(DATASETS[dataset], name):
+        return None  # the data set's default: keep links short and follow the data set
+    return value
+
+
+def sync(entry: Entry) -> None:
+    """Point every widget at the run's current settings, except those with a pending edit or an error.
+    Runs before the widgets are created (the only time their state may be written)."""
+    ss = st.session_state
+    pending, errors = _state()
+    config = entry.run.config
+    seen = ss.get("_seen") if ss.get("_seen_token") == entry.token else None
+    current = {name: display_value(name, config) for name in FIELDS}
+    for name, value in current.items():
+        if name in pending or name in errors:
+            continue
+        if seen is None or name not in ss or seen.get(name) != value:
+            ss[name] = value
+    preset = entry.meta.get("preset", share.CUSTOM)
+    if seen is None or ss.get("_seen_preset") != preset or "preset" not in ss:
+        ss["preset"] = preset
+    ss["_seen"], ss["_seen_token"], ss["_seen_preset"] = current, entry.token, preset
+    if seen is None:
+        pending.clear()
+        errors.clear()
+
+
+# --- callbacks (run before the next script run; they only post commands) --------------------------------
+def _on_field(name: str) -> None:
+    entry = _entry()
+    if entry is None:
+        return
+    pending, errors = _state()
+    run = entry.run
+    current = entry.run.config
+    dataset = pending.get("dataset", current.dataset)
+    value = _from_widget(name, st.session_state[name], dataset)
+    errors.pop(name, None)
+    if name in LIVE_FIELDS:
+        try:
+            run.set(**{name: value})
+        except ConfigError as exc:
+            errors[exc.field if exc.field in FIELDS else name] = exc.message
+        except RuntimeError as exc:  # the run was stopped under us
+            errors[name] = str(exc)
+        return
+    pending[name] = value
+    if name == "dataset":
+        for param in DATA_PARAMS:  # a new data set brings its own defaults
+            pending[param] = None
+            errors.pop(param, None)
+            default = getattr(DATASETS[value], param)
+            if default is not None:
+                st.session_state[param] = default
+    for key in [k for k, v in pending.items() if v == getattr(current, k)]:
+        pending.pop(key)
+    _validate_pending(current, pending, errors)
+
+
+def _validate_pending(config: Config, pending: dict[str, Any], errors: dict[str, str]) -> Config | None:
+    for key in [k for k in errors if k in pending or k not in LIVE_FIELDS]:
+        errors.pop(key)
+    try:
+        return config.replace(**pending)
+    except ConfigError as exc:
+        errors[exc.field] = exc.message
+        return None
+
+
+def _on_preset() -> None:
+    entry = _entry()
+    if entry is None:
+        return
+    pending, errors = _state()
+    name = st.session_state["preset"]
+    config = PRESETS[name].config if name in PRESETS else Config()
+    try:
+        entry.run.reset(config)
+    except (ConfigError, DataError) as exc:
+        errors["preset"] = str(exc)
+        return
+    entry.meta["preset"] = name
+    pending.clear()
+    errors.clear()
+    for field in FIELDS:
+        st.session_state[field] = display_value(field, config)
+    st.session_state["_seen"] = {field: display_value(field, config) for field in FIELDS}
+
+
+def _command(what: str) -> None:
+    entry = _entry()
+    if entry is None:
+        return
+    pending, errors = _state()
+    run = entry.run
+    errors.pop("_command", None)
+    try:
+        if what == "start":
+            run.start()
+        elif what == "pause":
+            run.pause()
+        elif what == "step":
+            run.step(st.session_state.get("step_kind", "iteration"), int(st.session_state.get("step_n") or 1))
+        elif what == "action":
+            preset = PRESETS.get(entry.meta.get("preset", ""))
+            if preset is not None and preset.action:
+                run.step(*preset.action)
+        elif what == "reset":
+            config = _validate_pending(entry.run.config, pending, errors)
+            if config is None:
+                return
+            run.reset(config)
+            pending.clear()
+    except (ConfigError, DataError, ValueError, RuntimeError) as exc:
+        errors["_command"] = str(exc)
+
+
+# --- the sidebar ------------------------------------------------------------------------------------------
+def sidebar(entry: Entry) -> None:
+    """Preset, run buttons, pending changes, every setting by group, and the view options."""
+    sync(entry)
+    pending, errors = _state()
+    config = entry.run.config
+    with st.sidebar:
+        _preset_picker(entry, errors)
+        _buttons(entry, errors)
+        _explanation(entry)
+        if pending:
+            changes = ", ".join(f"{k} {display_value(k, config)} → {'default' if v is None else v}"
+                                for k, v in pending.items())
+            st.warning(f"**Needs a new run** — press **Reset** to apply: {changes}", icon="🔄")
+        st.caption("Settings without ↻ change live, while it trains; ↻ needs Reset.")
+        effective_dataset = pending.get("dataset", config.dataset)
+        for title, names, expanded in SECTIONS:
+            with st.expander(title, expanded=expanded):
+                for name in names:
+                    _field(name, effective_dataset, errors)
+        _view_options()
+
+
+def _preset_picker(entry: Entry, errors: dict[str, str]) -> None:
+    options = list(PRESETS) + [share.CUSTOM]
+    st.selectbox("Preset", options, key="preset", on_change=_on_preset,
+                 format_func=lambda n: PRESETS[n].title if n in PRESETS else "Custom settings (defaults)",
+                 help="Loads a setup that shows one phenomenon, and resets the run to step 0.")
+    if "preset" in errors:
+        st.error(errors["preset"], icon="⚠️")
+
+
+def _explanation(entry: Entry) -> None:
+    preset = PRESETS.get(entry.meta.get("preset", ""))
+    if preset is not None:
+        with st.expander("What to watch", expanded=True):
+            st.markdown(preset.explanation)
+            st.caption(f"Shows it when: {preset.criterion}.")
+
+
+def _buttons(entry: Entry, errors: dict[str, str]) -> None:
+    status = entry.run.status
+    start, pause, reset = st.columns(3)
+    start.button({"paused": "Resume"}.get(status, "Start"),
+                 key="start", on_click=_command, args=("start",), type="primary", width="stretch",
+                 help="Train until paused, finished or diverged.")
+    pause.button("Pause", key="pause", on_click=_command, args=("pause",), width="stretch")
+    reset.button("Reset", key="reset", on_click=_command, args=("reset",), width="stretch",
+                 help="Start over at step 0, applying the settings marked ↻.")
+    kind, n, step = st.columns([5, 3, 3], vertical_alignment="bottom")
+    kind.selectbox("Step", list(STEP_KINDS), key="step_kind", format_func=STEP_KINDS.get,
+                   help="iteration: n_critic D steps then g_steps G steps. D only: G frozen (its gradient is "
+                        "still measured). G only: D frozen.")
+    n.number_input("× N", min_value=1, max_value=100000, value=1, step=1, key="step_n")
+    step.button("Step", key="step", on_click=_command, args=("step",), width="stretch")
+    preset = PRESETS.get(entry.meta.get("preset", ""))
+    if preset is not None and preset.action:
+        kind_name, count = preset.action
+        st.button(f"Train {STEP_KINDS[kind_name]} × {count}", key="action", on_click=_command, args=("action",),
+                  type="primary", width="stretch", help="This preset's experiment: press instead of Start.")
+    if "_command" in errors:
+        st.error(errors["_command"], icon="⚠️")
+
+
+def _field(name: str, dataset: str, errors: dict[str, str]) -> None:
+    """One setting's widget, typed from its metadata, with its error message right under it."""
+    f = FIELDS[name]
+    meta = f.metadata
+    if name in DATA_PARAMS and getattr(DATASETS[dataset], name) is None:
+        return  # this data set has no such parameter
+    live = name in LIVE_FIELDS
+    label = LABELS.get(name, name) + ("" if live else NEEDS_RESET)
+    help_text = meta["help"] + (" — changes live." if live else " — needs a new run (Reset).")
+    common = dict(key=name, on_change=_on_field, args=(name,), help=help_text)
+    kind = str(f.type)
+    if name not in st.session_state:  # hidden before (another data set): start from its default
+        st.session_state[name] = display_value(name, Config(dataset=dataset))
+    if meta["choices"] is not None:
+        st.selectbox(label, list(meta["choices"]), **common)
+    elif kind.startswith("bool"):
+        st.toggle(label, **common)
+    elif meta["log"]:
+        grid = log_grid(meta["low"], meta["high"])
+        current = st.session_state[name]
+        if isinstance(current, (int, float)) and current not in grid:
+            grid = sorted(grid + [float(current)])
+        st.select_slider(label, options=grid, format_func=fmt_number, **common)
+    elif kind.startswith("int"):
+        st.number_input(label, step=1, format="%d", **common)
+    elif kind.startswith("float"):
+        st.number_input(label, step=FLOAT_STEPS.get(name, 0.01), format="%g", **common)
+    else:
+        st.text_input(label, **common)
+    if name in errors:
+        st.error(errors[name], icon="⚠️")
+
+
+def _view_options() -> None:
+    with st.expander("View", expanded=False):
+        choices = sorted(set(REFRESH_CHOICES) | {default_refresh()})
+        st.session_state.setdefault("refresh", default_refresh())
+        st.select_slider("Refresh every (s)", choices, key="refresh",
+                         help="How often the live charts redraw. Pictures redraw at most every 2 s.")
+        st.toggle("Per-layer G gradient norms", key="per_layer")
+
+
+def interval() -> float | None:
+    """The live charts' refresh interval in seconds; None while the live view is paused."""
+    if st.session_state.get("freeze"):
+        return None
+    return max(float(st.session_state.get("refresh", default_refresh())), 0.5)

@@ -1,0 +1,152 @@
+"""The Live tab: a status strip, the sample picture and the time charts, each in its own fragment.
+
+Fragments rerun on a browser timer (`run_every`) without rerunning the page. Each reads the run's
+snapshot with `since=` the version it last saw (None back: nothing changed) and keeps its figures per
+version in session state, so an idle or paused run costs almost nothing per tick. Pictures refresh on
+their own, slower timer for image grids. "Pause live view" stops the timers, so a chart can be zoomed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from gancore.metrics import Snapshot
+from gancore.presets import PRESETS
+
+from . import charts, session, status
+from .controls import interval
+from .runs import Entry, registry
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+IMAGE_REFRESH = 2.0  # image grids: at least this many seconds (and twice the curves') between redraws
+SHOW = {"info": st.info, "success": st.success, "warning": st.warning, "error": st.error}
+
+
+def snapshot(entry: Entry) -> Snapshot:
+    """The run's latest snapshot, copied only when its version moved since this session last looked."""
+    cache = st.session_state.setdefault("_snapshots", {})
+    held = cache.get(entry.token)
+    fresh = entry.run.snapshot(since=held.version if held is not None else None)
+    if fresh is not None:
+        cache[entry.token] = held = fresh
+    return held
+
+
+def cached(name: str, key: tuple, build: Callable[[], Any], keep: Any = None) -> Any:
+    """`build()` once per `key` (token, version, options) per session: unchanged data, no new figure.
+    `keep` holds the object whose id() is in the key, so that id cannot be reused by a newer object."""
+    figures = st.session_state.setdefault("_figures", {})
+    held = figures.get(name)
+    if held is None or held[0] != key:
+        held = figures[name] = (key, build(), keep)
+    return held[1]
+
+
+def chart(fig: Any, key: str) -> None:
+    st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG)
+
+
+def live_tab(entry: Entry) -> None:
+    """Status strip on top; the picture left; the time charts right.
+
+    Only the status strip ticks while the run is not training (an idle page costs next to nothing);
+    when it sees the status or the settings change (Start pressed or a learning rate moved in another
+    tab, a run finishing) it reruns the page: the timers are re-planned and the sidebar follows."""
+    every = interval()
+    image = entry.run.config.spec.is_image
+    status_now = snapshot(entry).state.get("status", "ready")
+    st.session_state["_drawn"] = _drawn(entry, status_now)
+    busy = every if status_now == "running" else None
+    st.fragment(run_every=every)(_status_strip)(entry.token)
+    left, right = st.columns([1, 2], gap="medium")
+    with left:
+        slow = None if busy is None else max(2 * busy, IMAGE_REFRESH) if image else max(busy, 1.0)
+        st.fragment(run_every=slow)(_samples)(entry.token)
+    with right:
+        st.fragment(run_every=busy)(_time_charts)(entry.token)
+
+
+def _drawn(entry: Entry, run_status: str) -> tuple:
+    """What the full page was drawn for: the timers depend on the status, the sidebar on the settings."""
+    return run_status, entry.run.config, entry.meta.get("preset")
+
+
+def _entry(token: str) -> Entry | None:
+    entry = registry().get(token)
+    if entry is None:
+        st.warning("This run is no longer available (stopped after nobody watched it). Reload the page.")
+    return entry
+
+
+def _status_strip(token: str) -> None:
+    entry = _entry(token)
+    if entry is None:
+        return
+    snap = snapshot(entry)
+    state = snap.state
+    numbers = status.headline(snap)
+    run_status = state.get("status", "ready")
+    cols = st.columns([1.3, 1, 1, 1, 1.2, 1])
+    cols[0].metric("Status", run_status)
+    with cols[1].container(key="step-counter"):
+        st.metric("Step", numbers["step"])
+    cols[2].metric("Iterations / s", numbers["speed"])
+    cols[3].metric(numbers["distance_label"], numbers["distance"])
+    image = entry.run.config.spec.is_image
+    cols[4].metric("Classes with a fair share" if image else "Modes with a fair share", numbers["coverage"])
+    cols[5].metric("High quality", numbers["quality"])
+    banner = status.run_banner(state)
+    if banner is not None:
+        SHOW[banner.level](banner.text)
+    if state.get("message"):
+        st.warning(f"A setting was not applied: {state['message']}")
+    if run_status == "error" and state.get("traceback"):
+        with st.expander("Details"):
+            st.code(state["traceback"])
+    for b in status.diagnosis_banners(state.get("diagnoses")):
+        SHOW[b.level](b.text)
+    preset = PRESETS.get(entry.meta.get("preset", ""))
+    if preset is not None and entry.run.config == preset.config and preset.shows(snap):
+        st.success(f"**The preset's phenomenon is showing:** {preset.criterion}.")
+    session.sync_url(entry)  # live changes reach the engine after the page ran: catch up here
+    if _drawn(entry, run_status) != st.session_state.get("_drawn"):
+        st.rerun()  # started, finished, or settings changed (maybe in another tab): redraw the page
+
+
+def _samples(token: str) -> None:
+    entry = _entry(token)
+    if entry is None:
+        return
+    snap = snapshot(entry)
+    frame = snap.state.get("frame")
+    if frame is not None and frame.get("kind") == "image":
+        picture = cached("image", (token, id(frame)), lambda: charts.image_grid(frame), keep=frame)
+        rows = "one row per class" if frame.get("rows") else "fixed noise"
+        st.image(picture, caption=f"Samples at step {int(frame.get('step', 0))} ({rows})", width="stretch")
+    else:
+        layers = st.pills("Layers", charts.LAYERS, selection_mode="multi", default=list(charts.LAYERS),
+                          key="layers", format_func={"field": "D heatmap", "real": "real", "fake": "fake",
+                                                     "arrows": "G's push"}.get)
+        fig = cached("samples", (token, id(frame), tuple(layers or ())),
+                     lambda: charts.samples(frame, layers or ()), keep=frame)
+        chart(fig, "chart-samples")
+    evaluation = snap.state.get("evaluation")
+    hist = cached("histogram", (token, id(evaluation)), lambda: charts.class_histogram(snap), keep=evaluation)
+    chart(hist, "chart-histogram")
+
+
+def _time_charts(token: str) -> None:
+    entry = _entry(token)
+    if entry is None:
+        return
+    snap = snapshot(entry)
+    per_layer = bool(st.session_state.get("per_layer"))
+    figures = cached("time", (token, snap.version, per_layer), lambda: charts.time_charts(snap, per_layer))
+    names = list(figures)
+    for row in range(0, len(names), 2):
+        cols = st.columns(2)
+        for col, name in zip(cols, names[row: row + 2]):
+            with col:
+                chart(figures[name], f"chart-{name}")

@@ -1,0 +1,223 @@
+"""The process-wide registry of training runs, and how browser sessions hold on to them.
+
+Why it looks like this (see the notes on Streamlit's session lifetime):
+- Training outlives every script run and every websocket: a run lives in one process-wide `Registry`
+  (built by `st.cache_resource`, whose `on_release` stops every run when the cache is cleared), keyed by a
+  random token that sits in the page's URL (`?run=...`). A reload or a Wi-Fi blip finds the same run.
+- Sessions hold *leases* (a session-scoped `st.cache_resource` whose `on_release` fires when the websocket
+  goes away). A run whose last lease is released becomes orphaned; a reaper thread stops runs orphaned for
+  longer than a grace period (60 s by default), so a blip or a reload never loses training, and a closed
+  tab never leaks a thread. Two tabs can lease one run (an instructor's projector and laptop).
+- A capacity limit keeps a 2-core machine usable: past it a clear "all training slots are busy" message.
+This module holds the cached factories and nothing that changes often: editing a cached factory's module
+would rebuild the registry and leave the old one's threads running.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from gancore.config import Config
+from gancore.evaluate.evaluator import Evaluator
+from gancore.run import Run
+
+CAPACITY = 4  # runs held at once, process-wide (GANCORE_MAX_RUNS overrides): 2 cores share them
+GRACE_SECONDS = 60.0  # how long a run nobody watches survives (GANCORE_GRACE overrides)
+REAP_EVERY = 5.0
+
+
+def _env(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class Busy(RuntimeError):
+    """Every training slot is taken."""
+
+
+def make_run(config: Config) -> Run:
+    """A run with the engine's evaluator as its hook (pictures, evaluations, diagnoses); the engine runs it
+    once before Start, so the page shows the data and G's starting point straight away."""
+    return Run(config, hooks=[Evaluator()])
+
+
+@dataclass
+class Entry:
+    """One run and who watches it. `meta` holds page-level facts about it (the preset it came from)."""
+
+    token: str
+    run: Run
+    leases: int = 0
+    orphaned_since: float | None = field(default_factory=time.monotonic)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    """Runs by token, with a capacity and a reaper for runs nobody has watched for `grace` seconds."""
+
+    def __init__(self, capacity: int | None = None, grace: float | None = None,
+                 factory: Callable[[Config], Run] = make_run, reap_every: float | None = REAP_EVERY) -> None:
+        self.capacity = int(capacity if capacity is not None else _env("GANCORE_MAX_RUNS", CAPACITY))
+        self.grace = float(grace if grace is not None else _env("GANCORE_GRACE", GRACE_SECONDS))
+        self._factory = factory
+        self._entries: dict[str, Entry] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        if reap_every:
+            threading.Thread(target=self._reaper, args=(reap_every,), name="gancore-reaper", daemon=True).start()
+
+    # --- runs ------------------------------------------------------------------------------------------
+    def create(self, config: Config, **meta: Any) -> Entry:
+        """A new run (ready, step 0). Raises Busy past the capacity; ConfigError/DataError for bad settings."""
+        self.reap()
+        if self.in_use() >= self.capacity:
+            raise Busy(self._busy_message())
+        run = self._factory(config)  # built outside the lock: an image data set takes a moment to load
+        entry = Entry(secrets.token_urlsafe(8), run, meta=dict(meta))
+        with self._lock:
+            if len(self._entries) < self.capacity:
+                self._entries[entry.token] = entry
+                return entry
+        run.stop()  # another session took the last slot meanwhile
+        raise Busy(self._busy_message())
+
+    def get(self, token: str | None) -> Entry | None:
+        """The live entry for `token` (None for unknown, reaped or dead runs)."""
+        if not token:
+            return None
+        with self._lock:
+            entry = self._entries.get(token)
+        return entry if entry is not None and entry.run.alive else None
+
+    def discard(self, token: str) -> None:
+        """Stop a run and free its slot."""
+        with self._lock:
+            entry = self._entries.pop(token, None)
+        if entry is not None:
+            _stop(entry.run)
+
+    def in_use(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def _busy_message(self) -> str:
+        return (f"All training slots are busy ({self.capacity} of {self.capacity} runs in use on this machine). "
+                "Ask for the instructor's link to watch their run, or try again in a minute: runs nobody "
+                f"watches are stopped after {self.grace:.0f} s.")
+
+    # --- leases ----------------------------------------------------------------------------------------
+    def acquire(self, token: str) -> None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                entry.leases += 1
+                entry.orphaned_since = None
+
+    def release(self, token: str) -> None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                entry.leases = max(entry.leases - 1, 0)
+                if entry.leases == 0:
+                    entry.orphaned_since = time.monotonic()
+
+    # --- cleaning up -----------------------------------------------------------------------------------
+    def reap(self, now: float | None = None) -> list[str]:
+        """Stop runs orphaned longer than the grace period, and forget dead ones; returns their tokens."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            gone = [t for t, e in self._entries.items()
+                    if not e.run.alive or (e.orphaned_since is not None and now - e.orphaned_since > self.grace)]
+            entries = [self._entries.pop(t) for t in gone]
+        for entry in entries:
+            _stop(entry.run)
+        return gone
+
+    def stop_all(self) -> None:
+        """Stop every run and the reaper (the registry's cache was cleared, or the server stops)."""
+        self._closed.set()
+        with self._lock:
+            entries = list(self._entries.values())
+            self._entries.clear()
+        for entry in entries:
+            _stop(entry.run)
+
+    def _reaper(self, every: float) -> None:
+        while not self._closed.wait(every):
+            try:
+                self.reap()
+            except Exception:  # the reaper must survive anything a run's stop raises
+                pass
+
+
+def _stop(run: Run) -> None:
+    try:
+        run.stop(timeout=10.0)
+    except RuntimeError:
+        pass
+
+
+# --- Streamlit glue: the cached factories --------------------------------------------------------------
+def _st():
+    import streamlit as st
+    return st
+
+
+class Lease:
+    """A session's hold on one run; released when the session's websocket goes away."""
+
+    def __init__(self, registry: Registry, token: str) -> None:
+        self.registry, self.token = registry, token
+        registry.acquire(token)
+
+    def release(self) -> None:
+        self.registry.release(self.token)
+
+
+def registry() -> Registry:
+    """The process-wide registry (one per server process)."""
+    return _registry_factory()()
+
+
+def lease(token: str) -> Lease:
+    """Hold `token`'s run for as long as this browser session is connected (idempotent per session)."""
+    return _lease_factory()(token)
+
+
+_FACTORIES: dict[str, Any] = {}
+
+
+def _registry_factory():
+    if "registry" not in _FACTORIES:
+        st = _st()
+
+        @st.cache_resource(show_spinner=False, on_release=lambda reg: reg.stop_all())
+        def gancore_registry() -> Registry:
+            # One torch thread per run: the server, the browser and other runs share the cores, and torch's
+            # spinning worker threads slow a contended 2-core machine 3-10x (bench/README.md, threads).
+            torch.set_num_threads(1)
+            return Registry()
+
+        _FACTORIES["registry"] = gancore_registry
+    return _FACTORIES["registry"]
+
+
+def _lease_factory():
+    if "lease" not in _FACTORIES:
+        st = _st()
+
+        @st.cache_resource(show_spinner=False, scope="session", on_release=lambda held: held.release())
+        def gancore_lease(token: str) -> Lease:
+            return Lease(registry(), token)
+
+        _FACTORIES["lease"] = gancore_lease
+    return _FACTORIES["lease"]

@@ -1,0 +1,445 @@
+"""The dashboard's pure parts: chart builders, theory figures, links and exports, status wording.
+
+Snapshots are built by hand (exact control over NaN, events, length) or taken from a few real training
+steps (the shapes the engine really publishes). Assertions are on the figure's data: traces, marker
+shapes, axis types, point counts."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import namedtuple
+
+import numpy as np
+import plotly.io as pio
+import pytest
+
+from dashboard import charts, share, status, theory
+from gancore.config import Config
+from gancore.metrics import Event, Snapshot
+from gancore.presets import DEFAULT_PRESET, PRESETS
+from gancore.train import COLUMNS
+
+TIME_CHARTS = ("losses", "probabilities", "critic", "gradients", "coverage", "heatmap")
+
+
+@pytest.fixture(autouse=True)
+def validated(monkeypatch):
+    """The page builds figures unvalidated (fast); here Plotly validates every property."""
+    monkeypatch.setattr(charts, "VALIDATE", True)
+
+
+def make_snapshot(n: int = 200, *, loss: str = "nonsaturating", events=(), evals=None, evaluation=None,
+                  frame=None, seed: int = 0, layers=("linear1", "linear2")) -> Snapshot:
+    """A snapshot shaped like the engine's: float32 columns, one row per step."""
+    rng = np.random.default_rng(seed)
+    columns = {name: rng.random(n).astype(np.float32) for name in COLUMNS}
+    columns["step"] = np.arange(1, n + 1, dtype=np.float32)
+    columns["time"] = np.linspace(0, n / 100, n, dtype=np.float32)
+    if loss not in charts.SIGMOID_LOSSES:
+        for name in ("d_real", "d_fake", "d_accuracy"):
+            columns[name] = np.full(n, np.nan, np.float32)
+    for layer in layers:
+        columns[f"grad_norm_g.{layer}"] = rng.random(n).astype(np.float32)
+    state = {"status": "running", "reason": "", "step": n, "config": Config(loss=loss).to_dict()}
+    if evals is not None:
+        state["evals"] = evals
+    if evaluation is not None:
+        state["evaluation"] = evaluation
+    if frame is not None:
+        state["frame"] = frame
+    return Snapshot(7, columns, list(events), state)
+
+
+def make_evals(e: int = 6, k: int = 8) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1)
+    hist = rng.integers(0, 300, size=(e, k)).astype(np.float32)
+    return {"step": np.arange(e, dtype=np.float32) * 100, "modes_total": np.full(e, k, np.float32),
+            "modes_covered": np.full(e, 5, np.float32), "modes_covered_strict": np.full(e, 3, np.float32),
+            "hq_fraction": np.full(e, 0.9, np.float32), "w1_exact": np.linspace(2, 0.5, e).astype(np.float32),
+            "label_accuracy": np.full(e, np.nan, np.float32), "histogram": hist}
+
+
+def traces(fig, name: str | None = None):
+    return [t for t in fig.data if name is None or t.name == name]
+
+
+def event_shapes(fig):
+    return [s for s in fig.layout.shapes if (s.name or "").startswith("event:")]
+
+
+# --- downsampling -------------------------------------------------------------------------------------------
+def test_downsample_keeps_short_series_and_caps_long_ones() -> None:
+    x = np.arange(500, dtype=np.float32)
+    assert charts.downsample(x, x)[0] is not None and len(charts.downsample(x, x)[0]) == 500
+    n = 100_000
+    x = np.arange(n, dtype=np.float32)
+    y = np.sin(x / 1000).astype(np.float32)
+    y[54_321] = 50.0  # one spike: a stride would drop it, min-max keeps it
+    y[77_777] = -50.0
+    xs, ys = charts.downsample(x, y)
+    assert len(xs) <= charts.MAX_POINTS and xs.dtype == np.float32 and ys.dtype == np.float32
+    assert xs[0] == 0 and xs[-1] == n - 1  # the latest value is always drawn
+    assert ys.max() == 50.0 and ys.min() == -50.0
+    assert np.all(np.diff(xs) > 0)  # still in step order
+
+
+def test_downsample_treats_nan_as_gaps_not_extremes() -> None:
+    n = 10_000
+    y = np.full(n, np.nan, np.float32)
+    y[::2] = 1.0
+    xs, ys = charts.downsample(np.arange(n), y, max_points=100)
+    assert len(xs) <= 100 and np.nanmax(ys) == 1.0 and np.isfinite(ys).sum() >= 40
+    xs, ys = charts.downsample(np.arange(n), np.full(n, np.nan, np.float32), max_points=100)
+    assert len(xs) <= 100 and np.isnan(ys).all()
+
+
+# --- time charts ---------------------------------------------------------------------------------------------
+def test_losses_has_d_and_g_traces_as_float32_svg() -> None:
+    fig = charts.losses(make_snapshot(300))
+    assert [t.name for t in fig.data] == ["D loss", "G loss"]
+    assert all(t.type == "scatter" for t in fig.data)
+    spec = json.loads(pio.to_json(fig, validate=False))
+    assert spec["data"][0]["x"]["dtype"] == "f4"  # sent base64-encoded float32, not as a list
+    assert len(pio.to_json(fig, validate=False)) < 12_000  # no template bloat
+
+
+def test_unvalidated_figures_equal_validated_ones(monkeypatch) -> None:
+    snap = make_snapshot(300, events=[Event(50, "lr_d", 0.001, 0.0002)], evals=make_evals())
+    frame = {"kind": "2d", "step": 3, "real": np.zeros((4, 2)), "fake": np.ones((4, 2)), "sigmoid": True,
+             "bounds": np.array([[-3, 3], [-3, 3]]), "xs": np.arange(3), "ys": np.arange(3), "scores": np.eye(3),
+             "arrows": np.ones((4, 2))}
+
+    def build() -> dict[str, dict]:
+        figures = {**charts.time_charts(snap, per_layer=True), "samples": charts.samples(frame),
+                   "compare": charts.compare([("A", snap)], "w1_exact")}
+        specs = {k: json.loads(pio.to_json(f, validate=False)) for k, f in figures.items()}
+        for spec in specs.values():
+            spec["layout"].pop("template")  # validation adds an empty default trace style there
+        return specs
+
+    checked = build()
+    monkeypatch.setattr(charts, "VALIDATE", False)
+    assert build() == checked  # no Python-only shortcut (title_font, ...) reaches plotly.js unexpanded
+
+
+def test_no_webgl_traces_in_any_live_chart() -> None:
+    snap = make_snapshot(5000, evals=make_evals(), evaluation={"histogram": np.ones(8), "step": 500})
+    for fig in list(charts.time_charts(snap, per_layer=True).values()) + [charts.class_histogram(snap)]:
+        assert all(not t.type.endswith("gl") for t in fig.data)
+
+
+def test_every_time_chart_marks_every_event_with_a_line_and_a_label() -> None:
+    events = [Event(50, "lr_d", 0.001, 0.0002), Event(120, "loss", "nonsaturating", "wgan-gp"),
+              Event(150, "diverged", "loss_d", "nan/inf", "restored step 140")]
+    snap = make_snapshot(200, events=events, evals=make_evals())
+    for name, fig in charts.time_charts(snap).items():
+        shapes = event_shapes(fig)
+        assert [s.x0 for s in shapes] == [50, 120, 150], name
+        assert all(s.x0 == s.x1 and s.yref == "paper" for s in shapes)
+        texts = [a.text for a in fig.layout.annotations]
+        assert any("lr_d 0.001→0.0002" in t for t in texts), name
+        assert any("loss nonsaturating→wgan-gp" in t for t in texts), name
+    assert event_shapes(charts.losses(snap))[2].line.color == charts.COLORS["diverged"]
+
+
+def test_event_markers_are_capped_and_only_recent_ones_labelled() -> None:
+    events = [Event(i, "lr_g", 1e-3, 2e-3) for i in range(1, 301)]
+    fig = charts.losses(make_snapshot(400, events=events))
+    assert len(event_shapes(fig)) == charts.MAX_MARKERS
+    assert event_shapes(fig)[-1].x0 == 300
+    assert len([a for a in fig.layout.annotations if "lr_g" in a.text]) == charts.MAX_LABELS
+
+
+def test_gradient_norms_use_a_log_axis_and_hide_non_positive_values() -> None:
+    snap = make_snapshot(100)
+    snap.columns["grad_norm_g"][:10] = 0.0
+    snap.columns["grad_norm_g"][10] = -1.0
+    fig = charts.gradients(snap)
+    assert fig.layout.yaxis.type == "log"
+    g = traces(fig, "G")[0]
+    assert np.isnan(np.asarray(g.y[:11])).all() and np.isfinite(np.asarray(g.y[11:])).all()
+    assert len(fig.data) == 2
+    per_layer = charts.gradients(snap, per_layer=True)
+    assert {t.name for t in per_layer.data} == {"D", "G", "G linear1", "G linear2"}
+
+
+def test_nan_only_series_are_left_out_with_an_explanation() -> None:
+    snap = make_snapshot(100, loss="wgan-gp")
+    fig = charts.probabilities(snap)
+    assert fig.data == ()
+    assert any("critic" in a.text for a in fig.layout.annotations)
+    pio.to_json(fig, validate=False)  # NaN-only data never reaches the JSON
+    assert traces(charts.critic(snap), "critic E f(real) − E f(fake)")
+
+
+def test_charts_of_an_empty_run_say_what_to_do() -> None:
+    snap = make_snapshot(0)
+    for name, fig in charts.time_charts(snap).items():
+        assert fig.layout.annotations, name
+        pio.to_json(fig, validate=False)
+
+
+def test_hour_long_run_stays_within_the_point_budget() -> None:
+    n = 8192  # the store's bound: 4,096 recent rows + 4,096 averaged buckets
+    snap = make_snapshot(n, events=[Event(i * 100, "lr_d", 1e-3, 1e-4) for i in range(80)], evals=make_evals(1000))
+    for name, fig in charts.time_charts(snap, per_layer=True).items():
+        for t in fig.data:
+            if t.type == "scatter":
+                assert len(t.x) <= charts.MAX_POINTS, name
+        assert len(pio.to_json(fig, validate=False)) < 150_000, name
+    heat = charts.class_heatmap(snap)
+    assert len(heat.data[0].x) <= charts.MAX_HEATMAP_COLUMNS
+
+
+def test_critic_chart_overlays_the_exact_w1_and_flags_clipping() -> None:
+    evals = make_evals()
+    fig = charts.critic(make_snapshot(600, loss="wgan", evals=evals))
+    w1 = traces(fig, "exact W1")[0]
+    assert list(w1.x) == list(evals["step"]) and w1.mode == "lines+markers"
+    assert any("unknown K" in a.text for a in fig.layout.annotations)
+    assert traces(charts.critic(make_snapshot(100)), "D logit gap")  # a sigmoid D: not a W estimate
+    raw = traces(fig, "E f(real)")[0]
+    assert raw.visible == "legendonly" and len(raw.x) <= charts.MAX_POINTS // 4
+
+
+def test_coverage_counts_modes_and_quality_on_two_axes() -> None:
+    fig = charts.coverage(make_snapshot(600, evals=make_evals()))
+    names = [t.name for t in fig.data]
+    assert names == ["modes hit", "with a fair share", "high quality %"]
+    assert traces(fig, "high quality %")[0].yaxis == "y2"
+    assert np.allclose(traces(fig, "high quality %")[0].y, 90)
+    assert fig.layout.yaxis.range[1] > 8
+    waiting = charts.coverage(make_snapshot(10))
+    assert any("first evaluation" in a.text for a in waiting.layout.annotations)
+
+
+def test_histogram_bars_colour_modes_without_a_fair_share() -> None:
+    evaluation = {"step": 400, "histogram": np.array([300, 0, 5, 250, 0, 0, 200, 100]),
+                  "coverage": {"strict_min_count": 62.5}}
+    fig = charts.class_histogram(make_snapshot(400, evaluation=evaluation))
+    bar = fig.data[0]
+    assert bar.type == "bar" and list(bar.y) == [300, 0, 5, 250, 0, 0, 200, 100]
+    colours = list(bar.marker.color)
+    assert colours[0] == charts.COLORS["covered"] and colours[2] == charts.COLORS["uncovered"]
+    assert "step 400" in fig.layout.title.text
+
+
+def test_histogram_and_heatmap_explain_an_empty_count() -> None:
+    evals = make_evals(3, 8)
+    evals["histogram"][:] = 0
+    snap = make_snapshot(300, evals=evals, evaluation={"step": 200, "histogram": np.zeros(8)})
+    for fig in (charts.class_histogram(snap), charts.class_heatmap(snap)):
+        assert fig.data == () and any("no sample is close" in a.text for a in fig.layout.annotations)
+
+
+def test_class_by_time_heatmap_shows_shares_per_evaluation() -> None:
+    evals = make_evals(5, 8)
+    fig = charts.class_heatmap(make_snapshot(600, evals=evals, events=[Event(250, "loss", "kl", "hinge")]))
+    z = np.asarray(fig.data[0].z)
+    assert z.shape == (8, 5)
+    assert np.allclose(z.sum(axis=0), 1.0)
+    assert [s.x0 for s in event_shapes(fig)] == [250]
+
+
+# --- real engine data --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def trained():
+    """A few real steps with the dashboard's evaluator: snapshot with evaluations and a 2-D frame."""
+    from dashboard.runs import make_run
+    config = Config(dataset="ring", width=32, depth=2, latent_dim=4, batch_size=64, steps=0, device="cpu",
+                    eval_every=10)
+    run = make_run(config)
+    try:
+        run.step("iteration", 40)
+        run.wait(60)
+        run.set(lr_g=2e-3)
+        run.step("iteration", 5)
+        run.wait(60)
+        yield run.snapshot()
+    finally:
+        run.stop()
+
+
+def test_charts_from_real_training(trained: Snapshot) -> None:
+    assert trained.step == 45
+    figures = charts.time_charts(trained, per_layer=True)
+    assert traces(figures["losses"], "D loss")[0].x[-1] == 45
+    assert [s.x0 for s in event_shapes(figures["gradients"])] == [40]
+    assert traces(figures["coverage"], "modes hit")
+    assert len(traces(figures["gradients"])) > 2  # per-layer norms of G
+    for fig in figures.values():
+        pio.to_json(fig, validate=False)
+
+
+def test_two_d_samples_have_field_points_and_arrows(trained: Snapshot) -> None:
+    frame = trained.state["frame"]
+    fig = charts.samples(frame)
+    kinds = [t.type for t in fig.data]
+    assert kinds == ["heatmap", "scatter", "scatter", "scatter"]
+    assert [t.name for t in fig.data[1:]][0] == "real" and fig.data[3].name == "fake G(z)"
+    arrows = fig.data[2]
+    assert arrows.marker.symbol == "arrow" and len(arrows.x) == 3 * min(len(frame["fake"]), charts.MAX_ARROWS)
+    only_points = charts.samples(frame, layers=("real", "fake"))
+    assert [t.name for t in only_points.data] == ["real", "fake G(z)"]
+    assert fig.layout.yaxis.scaleanchor == "x"
+
+
+def test_arrows_keep_their_scale_so_vanishing_gradients_look_tiny() -> None:
+    bounds = np.array([[-3, 3], [-3, 3]], np.float32)
+    points = np.zeros((4, 2), np.float32)
+    push = np.array([[1e-6, 0], [0.3, 0], [100.0, 0], [0, 0]], np.float32)
+    trace = charts._arrows(points, push, bounds)
+    tips = np.asarray(trace["x"], np.float32).reshape(4, 3)[:, 1]
+    assert tips[0] < 1e-5 and math.isclose(tips[1], 0.3 * charts.ARROW_UNIT * 6, rel_tol=1e-5)
+    assert math.isclose(tips[2], charts.ARROW_MAX * 6, rel_tol=1e-5) and tips[3] == 0
+
+
+def test_one_d_samples_show_densities_d_and_optimal_d() -> None:
+    grid = np.linspace(-3, 3, 50, dtype=np.float32)
+    frame = {"kind": "1d", "step": 10, "grid": grid, "p_data": np.exp(-grid ** 2), "p_g": np.exp(-(grid - 1) ** 2),
+             "scores": grid, "d_prob": 1 / (1 + np.exp(-grid)), "d_optimal": np.full(50, 0.5), "real": None,
+             "fake": None}
+    fig = charts.samples(frame)
+    assert [t.name for t in fig.data] == ["p_data", "p_g", "D(x)", "optimal D"]
+    critic_frame = {**frame, "d_prob": None}
+    assert [t.name for t in charts.samples(critic_frame).data] == ["p_data", "p_g", "critic f(x)"]
+
+
+def test_image_grid_has_a_row_per_class() -> None:
+    frame = {"kind": "image", "images": np.zeros((100, 28, 28), np.uint8), "rows": 10, "step": 3}
+    picture = charts.image_grid(frame, scale=1)
+    assert picture.dtype == np.uint8 and picture.shape == (10 * 30 + 2, 10 * 30 + 2)
+    assert charts.image_grid(frame, scale=2).shape == (604, 604)
+    assert charts.image_grid({"kind": "2d"}) is None
+
+
+def test_compare_overlays_runs_by_step_or_time() -> None:
+    a, b = make_snapshot(300, evals=make_evals()), make_snapshot(200, seed=1, evals=make_evals(3))
+    fig = charts.compare([("A: nonsaturating", a), ("B: wgan-gp", b)], "w1_exact")
+    assert [t.name for t in fig.data] == ["A: nonsaturating", "B: wgan-gp"]
+    by_time = charts.compare([("A", a), ("B", b)], "grad_norm_g", x="time")
+    assert by_time.layout.yaxis.type == "log" and by_time.layout.xaxis.title.text == "seconds"
+    assert max(by_time.data[0].x) <= a.columns["time"][-1] + 1e-6
+
+
+# --- theory ---------------------------------------------------------------------------------------------------
+def test_generator_loss_derivatives_match_finite_differences() -> None:
+    d = np.array([0.01, 0.3, 0.7, 0.95])
+    h = 1e-6
+    curves, up = theory.generator_losses(d), theory.generator_losses(d + h)
+    s = np.log(d / (1 - d))
+    up_logit = theory.generator_losses(1 / (1 + np.exp(-(s + h))))
+    for name, (loss, d_dd, d_ds) in curves.items():
+        assert np.allclose((up[name][0] - loss) / h, d_dd, rtol=1e-3), name
+        assert np.allclose((up_logit[name][0] - loss) / h, d_ds, rtol=1e-3, atol=1e-6), name
+    # where D rejects the fakes, the saturating loss gives almost nothing back, the others about 1
+    tiny = theory.generator_losses(np.array([1e-4]))
+    assert abs(tiny["saturating"][2][0]) < 1e-3 and abs(tiny["nonsaturating"][2][0]) > 0.99
+
+
+def test_js_is_flat_at_log2_once_disjoint_while_w1_keeps_growing() -> None:
+    shifts = np.array([0.0, 0.5, 1.5, 3.0, 5.0])
+    js, w1 = theory.js_w1_curves(shifts, "uniform", width=1.0)
+    assert js[0] == pytest.approx(0, abs=1e-9)
+    assert js[1] == pytest.approx(0.5 * math.log(2), abs=0.01)
+    assert np.allclose(js[2:], math.log(2), atol=1e-9)  # disjoint: no gradient left
+    assert np.allclose(w1, shifts, atol=0.01)  # W1 is the distance moved
+    gjs, gw1 = theory.js_w1_curves(np.array([0.0, 2.0, 4.0]), "gaussian")
+    assert gjs[0] < 1e-9 < gjs[1] < gjs[2] <= math.log(2) + 1e-9 and np.allclose(gw1, [0, 2, 4], atol=0.01)
+
+
+def test_optimal_discriminator_saturates_while_the_critic_keeps_its_slope() -> None:
+    x = np.linspace(-3, 6, 50)
+    c = theory.optimal_d_and_critic(x, 3.0, 0.5)
+    assert np.allclose(c["d_opt"], c["p_r"] / (c["p_r"] + c["p_g"]))
+    assert np.allclose(np.diff(c["critic"]) / np.diff(x), -1)
+    far, near = theory.generator_gradients(5.0, 0.5), theory.generator_gradients(0.5, 0.5)
+    assert far["saturating"] < 1e-10 < near["saturating"] and far["nonsaturating"] > near["nonsaturating"]
+    assert far["critic"] == 1.0
+
+
+def test_theory_figures_build() -> None:
+    for fig in (theory.generator_losses_figure(0.02, "logit"), theory.generator_losses_figure(0.5, "d"),
+                theory.js_w1_figure(2.0, "uniform"), theory.js_w1_figure(0.5, "gaussian"), theory.optimal_d_figure()):
+        assert fig.data and all(not t.type.endswith("gl") for t in fig.data)
+        pio.to_json(fig, validate=False)
+    assert theory.generator_losses_figure(0.02, "logit").layout.yaxis2.type == "log"
+
+
+# --- links and exports -------------------------------------------------------------------------------------------
+def test_link_round_trips_the_settings_seed_included() -> None:
+    config = PRESETS["wgan-gp"].config.replace(lr_g=2e-4, seed=3, modes=12, conditional=True)
+    params = share.config_to_params(config, "wgan-gp")
+    assert params == {"preset": "wgan-gp", "modes": "12", "conditional": "true", "lr_g": "0.0002", "seed": "3"}
+    back, preset, warnings = share.params_to_config(params)
+    assert back == config and preset == "wgan-gp" and warnings == []
+    plain, preset, _ = share.params_to_config({})
+    assert plain == PRESETS[DEFAULT_PRESET].config and preset == DEFAULT_PRESET
+    custom = Config(loss="hinge", std=0.1)
+    assert share.params_to_config(share.config_to_params(custom, None))[0] == custom
+
+
+def test_bad_link_values_are_dropped_with_a_warning() -> None:
+    config, preset, warnings = share.params_to_config({"preset": "wgan-gp", "lr_d": "fast", "batch_size": "0",
+                                                       "colour": "red", "seed": "5"})
+    assert config == PRESETS["wgan-gp"].config.replace(seed=5)
+    assert len(warnings) == 3 and any("lr_d" in w for w in warnings) and any("colour" in w for w in warnings)
+    config, preset, warnings = share.params_to_config({"preset": "nope"})
+    assert preset == share.CUSTOM and config == Config() and warnings
+    assert share.link("http://10.0.0.5:8501", {"run": "abc", "seed": "1"}) == "http://10.0.0.5:8501/?run=abc&seed=1"
+
+
+def test_metrics_csv_has_every_column_and_blank_nan() -> None:
+    snap = make_snapshot(5, loss="wgan-gp")
+    lines = share.metrics_csv(snap).strip().split("\n")
+    header = lines[0].split(",")
+    assert header[:3] == ["step", "time", "loss_d"] and len(lines) == 6
+    row = dict(zip(header, lines[1].split(",")))
+    assert row["step"] == "1" and row["d_real"] == "" and float(row["loss_d"]) >= 0
+    events = share.events_csv(make_snapshot(5, events=[Event(3, "lr_d", 0.001, 0.0002, "a, b")]))
+    assert events.split("\n")[1] == "3,lr_d,0.001,0.0002,a; b"
+
+
+def test_sample_png_for_each_kind_of_frame(trained: Snapshot) -> None:
+    assert share.sample_png(trained.state["frame"])[:8] == b"\x89PNG\r\n\x1a\n"
+    image = {"kind": "image", "images": np.zeros((10, 28, 28), np.uint8), "rows": None}
+    assert share.sample_png(image)[:4] == b"\x89PNG"
+    assert share.sample_png(None) is None
+
+
+# --- status wording ---------------------------------------------------------------------------------------------
+Diagnosis = namedtuple("Diagnosis", "kind severity title explanation suggestion since_step")
+
+
+def test_status_banners_say_why_a_run_is_not_training() -> None:
+    assert status.run_banner({"status": "running"}) is None
+    diverged = status.run_banner({"status": "diverged", "reason": "loss_d became non-finite at step 12"})
+    assert diverged.level == "error" and "loss_d became non-finite" in diverged.text
+    finished = status.run_banner({"status": "finished", "reason": "reached 2000 steps"})
+    assert finished.level == "success" and "2000" in finished.text
+    assert "Start" in status.run_banner({"status": "ready"}).text
+
+
+def test_diagnoses_become_banners_with_a_suggestion() -> None:
+    d = Diagnosis("mode_collapse", "warning", "Mode collapse: 2 of 8 modes covered for the last 500 steps",
+                  "G puts its samples on a few modes.", "try WGAN-GP", 1500)
+    [banner] = status.diagnosis_banners([d])
+    assert banner.level == "warning" and banner.text.startswith("**Mode collapse: 2 of 8 modes")
+    assert "Try:** try WGAN-GP" in banner.text
+    assert status.diagnosis_banners([d._replace(severity="error")])[0].level == "error"
+    assert status.diagnosis_banners(None) == []
+
+
+def test_headline_numbers() -> None:
+    snap = make_snapshot(500, evaluation={"modes_total": 8, "modes_covered_strict": 3, "hq_fraction": 0.91,
+                                          "w1_exact": 0.4567})
+    numbers = status.headline(snap)
+    assert numbers == {"step": "500", "speed": numbers["speed"], "distance_label": "Exact W1", "distance": "0.457",
+                       "coverage": "3 / 8", "quality": "91%"}
+    assert float(numbers["speed"]) == pytest.approx(100, rel=0.05)
+    image = make_snapshot(10, evaluation={"modes_total": 10, "modes_covered_strict": 9, "hq_fraction": 0.5,
+                                          "w1_exact": math.nan, "fd_features": 12.345})
+    assert status.headline(image)["distance_label"].startswith("Fréchet")
+    assert status.headline(image)["distance"] == "12.3"
+    assert status.headline(make_snapshot(0))["distance"] == "–"
