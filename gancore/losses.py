@@ -58,16 +58,22 @@ OBJECTIVES: dict[str, Objective] = {o.name: o for o in [
 ]}
 
 
-def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, labels: Tensor | None, eps: Tensor) -> Tensor:
-    """E (||grad_x D(x_hat)||_2 - 1)^2 on x_hat = eps * real + (1 - eps) * fake (Gulrajani et al. 2017).
+def interpolate(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
+    """x_hat = eps * real + (1 - eps) * fake, one mixing weight per sample, ready for a gradient."""
+    return (eps * real + (1 - eps) * fake).requires_grad_(True)
 
-    `eps` holds one mixing weight per sample, shaped to broadcast over a sample. Conditional critics are
-    penalised with the labels of the pair, so the constraint holds per class.
-    """
-    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    scores = d(x_hat, labels)
+
+def penalty(x_hat: Tensor, scores: Tensor) -> Tensor:
+    """E (||grad_x D(x_hat)||_2 - 1)^2 (Gulrajani et al. 2017), from D's scores on x_hat, differentiable in D."""
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, labels: Tensor | None, eps: Tensor) -> Tensor:
+    """The WGAN-GP penalty on interpolates of a real and a fake batch. Conditional critics are penalised
+    with the labels of the pair, so the constraint holds per class."""
+    x_hat = interpolate(real, fake, eps)
+    return penalty(x_hat, d(x_hat, labels))
 
 
 @torch.no_grad()

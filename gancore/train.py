@@ -99,6 +99,7 @@ class Trainer:
         self.g_updates = 0
         self._rows: list[_Row] = []
         self._kept: tuple[Tensor, Tensor | None] | None = None  # last D step's fake batch, with its graph
+        self._signs = torch.tensor([[1.0], [-1.0]], device=self.device)  # real scores > 0, fake < 0: correct
         fixed = torch.Generator(self.device).manual_seed(config.seed + 1)
         n_fixed = 100 if self.spec_is_image else 512
         self.fixed_labels = (torch.arange(n_fixed, device=self.device) * self.data.n_classes // n_fixed
@@ -138,18 +139,20 @@ class Trainer:
         with torch.set_grad_enabled(keep):
             fake = self.g(self.noise(c.batch_size), labels)
         self._kept = (fake, labels) if keep else None
+        b = c.batch_size
         both_labels = torch.cat([labels, labels]) if labels is not None else None
         scores = self.d(torch.cat([real, fake.detach()]), both_labels)
-        real_s, fake_s = scores[: c.batch_size], scores[c.batch_size:]
+        real_s, fake_s = scores[:b], scores[b:]
         loss = obj.d_loss(real_s, fake_s)
-        out = {"critic_real": real_s.mean(), "critic_fake": fake_s.mean()} if keep else {}
-        if obj.sigmoid and keep:
-            out["d_real"] = torch.sigmoid(real_s).mean()
-            out["d_fake"] = torch.sigmoid(fake_s).mean()
-            out["d_accuracy"] = 0.5 * ((real_s > 0).float().mean() + (fake_s < 0).float().mean())
-        if obj.penalty:
-            eps_shape = (c.batch_size,) + (1,) * len(self.data.shape)
-            eps = torch.rand(eps_shape, device=self.device, generator=self.rng)
+        out = {}
+        if keep:  # few ops on the (2, batch) view of the scores: real and fake at once
+            pairs = scores.detach().view(2, b)
+            out["critic"] = pairs.mean(dim=1)
+            if obj.sigmoid:
+                out["d_prob"] = torch.sigmoid(pairs).mean(dim=1)
+                out["d_accuracy"] = ((pairs * self._signs) > 0).float().mean()
+        if obj.penalty:  # a pass of its own: in the real/fake pass its double backward would cost 3x
+            eps = torch.rand((b,) + (1,) * len(self.data.shape), device=self.device, generator=self.rng)
             gp = gradient_penalty(self.d, real, fake.detach(), labels, eps)
             loss = loss + c.gp_lambda * gp
             if keep:
@@ -235,7 +238,11 @@ class Trainer:
                 n = v.numel()
                 chunk = flat[offset: offset + n]
                 offset += n
-                if name == "grad_norms_d":
+                if name == "critic":
+                    values["critic_real"], values["critic_fake"] = float(chunk[0]), float(chunk[1])
+                elif name == "d_prob":
+                    values["d_real"], values["d_fake"] = float(chunk[0]), float(chunk[1])
+                elif name == "grad_norms_d":
                     values["grad_norm_d"] = float(np.sqrt(np.square(chunk, dtype=np.float64).sum()))
                 elif name == "grad_norms_g":
                     values["grad_norm_g"] = float(np.sqrt(np.square(chunk, dtype=np.float64).sum()))
