@@ -29,7 +29,7 @@ class RunDirectory:
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.json").write_text(config.to_json() + "\n")
-        self.evaluator = Evaluator()
+        self.evaluator = Evaluator(frames=False)  # the final picture is drawn once, at the end
         self._csv_file = open(self.out / "metrics.csv", "w", newline="")
         self._csv = csv.writer(self._csv_file)
         self._header_written = False

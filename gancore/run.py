@@ -281,5 +281,5 @@ class Run:
         previous = getattr(self, "store", None)
         store = MetricsStore(self._trainer.columns, first_version=previous.version + 1 if previous else 0)
         store.publish(status=self._status, reason="", step=self._trainer.step,
-                      config=self._trainer.config.to_dict())
+                      config=self._trainer.config.to_dict(), created=store.created)  # time column's origin
         return store

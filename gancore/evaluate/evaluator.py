@@ -33,8 +33,11 @@ SCALARS = ("modes_total", "modes_covered", "modes_covered_strict", "hq_fraction"
 class Evaluator:
     """A Run hook. One per trainer: a reset brings a new trainer, and the evaluator starts afresh."""
 
-    def __init__(self, frame_seconds: float | None = None, diagnose_seconds: float = 0.5) -> None:
+    def __init__(self, frame_seconds: float | None = None, diagnose_seconds: float = 0.5, frames: bool = True
+                 ) -> None:
+        """`frames=False` for headless runs: nobody looks at pictures there, so none are drawn."""
         self.frame_seconds = frame_seconds
+        self.frames = frames
         self.diagnose_seconds = diagnose_seconds
         self._trainer: Trainer | None = None
 
@@ -43,7 +46,7 @@ class Evaluator:
         if trainer is not self._trainer:
             self._start(trainer)
         now = time.monotonic()
-        if now - self._last_frame >= self._frame_seconds or self._frame_step < 0:
+        if self.frames and (now - self._last_frame >= self._frame_seconds or self._frame_step < 0):
             frame = self.frame(trainer)
             self._last_frame, self._frame_step = time.monotonic(), trainer.step
             run.store.publish(frame=frame)

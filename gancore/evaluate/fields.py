@@ -52,8 +52,9 @@ def push_arrows(d: nn.Module, objective: Objective, fake: torch.Tensor, labels: 
     x = fake.detach().clone().requires_grad_(True)
     d.requires_grad_(False)
     try:
-        loss = objective.g_loss(d(x, labels)) * len(x)
-        (grad,) = torch.autograd.grad(loss, x)
+        with torch.enable_grad():  # callers may sit in a no_grad block
+            loss = objective.g_loss(d(x, labels)) * len(x)
+            (grad,) = torch.autograd.grad(loss, x)
     finally:
         d.requires_grad_(True)
     return (-grad).float().cpu().numpy()
