@@ -92,6 +92,10 @@ def _status_strip(token: str) -> None:
     cols[0].metric("Status", run_status)
     with cols[1].container(key="step-counter"):
         st.metric("Step", numbers["step"])
+    stamp = status.logged_at(snap)
+    if stamp:
+        with cols[1].container(key="logged-at"):
+            st.caption(f"logged {stamp}")
     cols[2].metric("Iterations / s", numbers["speed"])
     cols[3].metric(numbers["distance_label"], numbers["distance"])
     image = entry.run.config.spec.is_image

@@ -4,6 +4,7 @@ and the engine's diagnoses as banners. Kept apart from the page so the wording i
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,17 @@ def steps_per_second(snapshot: Snapshot, window: float = 5.0) -> float:
     first = int(np.argmax(recent))
     elapsed = float(times[-1] - times[first])
     return float(steps[-1] - steps[first]) / elapsed if elapsed > 0 else math.nan
+
+
+def logged_at(snapshot: Snapshot) -> str:
+    """Wall-clock time (server clock, ms) at which the last shown step was logged: says the view is live,
+    and lets the latency benchmark compare it with the moment the browser shows it."""
+    times = snapshot.columns.get("time")
+    created = snapshot.state.get("created")
+    if times is None or not len(times) or created is None:
+        return ""
+    stamp = created + float(times[-1])
+    return time.strftime("%H:%M:%S", time.localtime(stamp)) + f".{int(stamp % 1 * 1000):03d}"
 
 
 def headline(snapshot: Snapshot) -> dict[str, str]:

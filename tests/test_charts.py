@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections import namedtuple
 
 import numpy as np
@@ -443,3 +444,13 @@ def test_headline_numbers() -> None:
     assert status.headline(image)["distance_label"].startswith("Fréchet")
     assert status.headline(image)["distance"] == "12.3"
     assert status.headline(make_snapshot(0))["distance"] == "–"
+
+
+def test_logged_at_is_the_server_clock_of_the_last_row() -> None:
+    snap = make_snapshot(50)
+    assert status.logged_at(snap) == ""  # no origin published: nothing to say
+    created = time.mktime((2026, 11, 24, 14, 2, 0, 0, 0, -1))
+    stamped = snap.__class__(snap.version, snap.columns, snap.events, {**snap.state, "created": created})
+    last = float(snap.columns["time"][-1])
+    expected = time.strftime("%H:%M:%S", time.localtime(created + last))
+    assert status.logged_at(stamped).startswith(expected) and len(status.logged_at(stamped)) == 12
