@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+import torch
+
 from .config import FIELDS, Config, ConfigError, from_dict
 from .data import DataError
 from .presets import PRESETS
@@ -39,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="JSON file of settings (e.g. another run's config.json)")
     train.add_argument("--resume", help="checkpoint to continue from (its architecture must match)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--threads", default="0", help="CPU threads for torch (default 0: one for 1-D/2-D "
+                       "data, whose small nets lose more to thread hand-offs than they gain; all for images)")
     for name, f in FIELDS.items():
         m = f.metadata
         default = f.default
@@ -94,6 +98,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .outputs import RunDirectory
     from .run import Run
     config = config_from_args(args)
+    threads = _threads(args.threads, config)
+    if threads:
+        torch.set_num_threads(threads)
     out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
     directory = RunDirectory(out, config)
     run = Run(config, hooks=[directory.evaluator], sinks=[directory.write_rows])
@@ -121,6 +128,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if interrupted else 0
 
 
+def _threads(value: str, config: Config) -> int:
+    """0 (auto): one thread for the toy nets (bench/README.md: faster on 2 cores, and robust when the
+    cores are shared), torch's own choice for images."""
+    try:
+        threads = int(value)
+    except ValueError:
+        raise ConfigError("threads", f"expected an int, got {value!r}") from None
+    if threads < 0:
+        raise ConfigError("threads", f"{threads} is below the minimum 0")
+    return threads or (0 if config.spec.is_image else 1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -130,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_download(args)
         return cmd_train(args)
     except ConfigError as exc:
-        bad = flag(exc.field) if exc.field in FIELDS else exc.field
+        bad = flag(exc.field) if exc.field in FIELDS or exc.field == "threads" else exc.field
         print(f"gancore: error: {bad}: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except (DataError, ValueError) as exc:

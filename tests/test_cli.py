@@ -50,6 +50,7 @@ def test_train_writes_the_run_directory(tmp_path) -> None:
     (["--preset", "nope"], "invalid choice: 'nope'"),
     (["--dataset", "mnist", "--data-dir", "/nonexistent/folder"], "/nonexistent/folder not found"),
     (["--resume", "/nonexistent.pt"], "checkpoint /nonexistent.pt does not exist"),
+    (["--threads", "two"], "--threads: expected an int, got 'two'"),
 ])
 def test_bad_settings_exit_2_with_one_line(args, words, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) if args[0] == "--preset" else _no_raise():
@@ -105,3 +106,11 @@ def test_preset_then_flags_override_and_resume(tmp_path) -> None:
                  "--steps", "50", "--out", str(second), "--no-progress"]) == 0
     rows = list(csv.DictReader(open(second / "metrics.csv")))
     assert int(rows[0]["step"]) == 31 and int(rows[-1]["step"]) == 50  # continued, not restarted
+
+
+def test_threads_default_to_one_for_toy_nets_and_to_torch_for_images() -> None:
+    from gancore.__main__ import _threads
+    from gancore.config import Config
+    assert _threads("0", Config()) == 1
+    assert _threads("0", Config(dataset="digits")) == 0  # 0: leave torch's own choice
+    assert _threads("3", Config()) == 3
