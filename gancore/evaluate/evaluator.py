@@ -22,7 +22,7 @@ from .distances import (frechet_distance, js_grid, kde_1d, mixture_pdf_1d, optim
 from .fields import critic_grid, critic_line, probability, push_arrows
 
 W1_POINTS = 512  # exact W1 is an assignment problem: 512 x 512 takes 15-50 ms, 2,500 x 2,500 seconds
-IMAGE_POINTS = 1000  # real held-out and fake images compared by SWD and the Frechet distance
+IMAGE_POINTS = 1000  # images per evaluation: drawing 2,500 through a DCGAN costs more than all the rest
 FIELD_RESOLUTION = 64  # the heatmap's cells per axis
 GRID_1D = 200  # points of the 1-D density curves
 MAX_EVALS = 1000  # evaluations kept; beyond that every other one is dropped (memory stays flat)
@@ -73,21 +73,21 @@ class Evaluator:
         self._frame_seconds = self.frame_seconds or (2.0 if image else 0.5)
         device = trainer.device
         rng = torch.Generator(device).manual_seed(trainer.config.seed + 2)
-        n = N_EVAL_SAMPLES
-        self._z = trainer.noise(n, rng)  # fixed evaluation noise: curves move with G, not with the draw
-        k = trainer.data.n_classes
-        self._labels = torch.arange(n, device=device) % k if trainer.conditional else None
-        if image:
+        if image:  # as many fakes as held-out reals (SWD and the Frechet distance compare equal sets)
             from .classifier import load_classifier
             self._classifier = load_classifier(trainer.data.name, trainer.config.data_dir, device)
-            real, _ = trainer.data.test_split()
-            self._real = real[:IMAGE_POINTS]
+            self._real = trainer.data.test_split()[0][:IMAGE_POINTS]
             with torch.no_grad():
                 self._real_features = self._classifier.features(self._real).cpu().numpy()
             self._real_flat = self._real.flatten(1).cpu().numpy()
+            n = len(self._real)
         else:
+            n = N_EVAL_SAMPLES
             self._real = trainer.data.sample(n, rng)[0].cpu().numpy()
             self._bounds = trainer.data.bounds()
+        self._z = trainer.noise(n, rng)  # fixed evaluation noise: curves move with G, not with the draw
+        k = trainer.data.n_classes
+        self._labels = torch.arange(n, device=device) % k if trainer.conditional else None
 
     # --- evaluation -------------------------------------------------------------------------------------
     def evaluate(self, trainer: Trainer) -> dict[str, Any]:
@@ -133,9 +133,8 @@ class Evaluator:
         predicted = predicted.cpu().numpy()
         self._coverage(class_coverage(predicted, logits.shape[1]), out)
         out["confidence"] = float(confidence.mean())
-        sub = fake[:IMAGE_POINTS]
-        out["swd"] = sliced_wasserstein(self._real_flat, sub.flatten(1).cpu().numpy())
-        out["fd_features"] = frechet_distance(self._real_features, self._classifier.features(sub).cpu().numpy())
+        out["swd"] = sliced_wasserstein(self._real_flat, fake.flatten(1).cpu().numpy())
+        out["fd_features"] = frechet_distance(self._real_features, self._classifier.features(fake).cpu().numpy())
         if asked is not None:
             out["label_accuracy"] = float(np.mean(predicted == asked))
 
@@ -167,6 +166,8 @@ class Evaluator:
     # --- frames -------------------------------------------------------------------------------------------
     def frame(self, trainer: Trainer) -> dict[str, Any]:
         """What the pictures show now, computed on the fixed noise so points move smoothly between frames."""
+        if trainer is not self._trainer:
+            self._start(trainer)
         fake_t = trainer.generate(trainer.fixed_z, trainer.fixed_labels)
         labels = trainer.fixed_labels.cpu().numpy() if trainer.fixed_labels is not None else None
         frame: dict[str, Any] = {"step": trainer.step, "labels": labels}
