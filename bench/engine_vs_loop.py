@@ -116,10 +116,13 @@ def main() -> None:
     for name, config in CASES.items():
         config = config.replace(device=args.device, steps=0, eval_every=Config().eval_every)  # the default
         run = Run(config, hooks=[Evaluator(frames=False)])  # headless, as the command line runs
-        loop = TextbookLoop(config, device)
+        # The loop runs on the run's own thread (between the engine's windows): torch keeps an OpenMP
+        # worker pool per thread, and two pools alive on 2 cores slow both sides 2.5x (see the README).
+        loop = run.call(lambda trainer: TextbookLoop(config, device)).result()
         run.step("iteration", 5)
         run.wait()
-        r = alternate(lambda: engine_rate(run, args.seconds), lambda: loop_rate(loop, args.seconds, device),
+        r = alternate(lambda: engine_rate(run, args.seconds),
+                      lambda: run.call(lambda trainer: loop_rate(loop, args.seconds, device)).result(),
                       args.rounds)
         share = (run.snapshot().state.get("eval_cost") or {}).get("share", float("nan"))
         run.stop()

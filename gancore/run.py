@@ -27,14 +27,19 @@ STATUSES = ("ready", "running", "paused", "finished", "diverged", "stopped", "er
 
 
 class Run:
-    """Owns one Trainer and one thread. Commands: start/resume, pause, step, set, reset, stop, call."""
+    """Owns one Trainer and one thread. Commands: start/resume, pause, step, set, reset, stop, call.
+
+    Every torch call of a run happens on its thread, building the trainer included: torch's OpenMP keeps a
+    worker pool per thread that runs parallel work, and with a second pool alive (say the caller's, from
+    loading the data) the two thrash on 2 cores: 2.5x slower steps (bench/README.md, threads)."""
 
     def __init__(self, config: Config, *, hooks: list[Callable[["Run", Trainer], None]] | None = None,
-                 sinks: list[Callable[[np.ndarray], None]] | None = None, trainer: Trainer | None = None) -> None:
+                 sinks: list[Callable[[np.ndarray], None]] | None = None,
+                 factory: Callable[[Config], Trainer] = Trainer) -> None:
         """`hooks(run, trainer)` run on the training thread after each flush (evaluation, pictures);
-        `sinks(rows)` receive every flushed table at full resolution (a CSV writer)."""
-        self._trainer = trainer or Trainer(config)  # built here so bad data raises in the caller's thread
-        self._config = self._trainer.config  # what callers asked for; the thread catches up between steps
+        `sinks(rows)` receive every flushed table at full resolution (a CSV writer). Bad settings or data
+        raise here, in the caller's thread, once the run's thread failed to build its trainer."""
+        self._factory = factory
         self._hooks = list(hooks or [])
         self._sinks = list(sinks or [])
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -47,9 +52,11 @@ class Run:
         self._status = "ready"
         self._reason = ""
         self._stopped = threading.Event()
-        self.store = self._new_store()
-        self._thread = threading.Thread(target=self._loop, name="gancore-run", daemon=True)
+        built: Future = Future()
+        self._thread = threading.Thread(target=self._loop, args=(config, built), name="gancore-run", daemon=True)
         self._thread.start()
+        built.result()  # the trainer, or the exception that stopped its construction
+        self._config = self._trainer.config  # what callers asked for; the thread catches up between steps
 
     # --- what callers read -------------------------------------------------------------------------------
     @property
@@ -98,11 +105,12 @@ class Run:
         return new
 
     def reset(self, config: Config | None = None) -> None:
-        """Start over from step 0 with `config` (default: the current settings, live changes included)."""
-        trainer = Trainer(config or self.config)  # bad data raises here, in the caller's thread
+        """Start over from step 0 with `config` (default: the current settings, live changes included).
+        Waits for the new trainer, so bad data raises here, in the caller's thread."""
         with self._send_lock:
-            self._send("reset", trainer)
-            self._config = trainer.config
+            done: Future = Future()
+            self._send("reset", config or self._config, done)
+            self._config = done.result()
 
     def call(self, fn: Callable[[Trainer], Any]) -> Future:
         """Run fn(trainer) on the training thread between steps (checkpoints, exports); returns a Future."""
@@ -139,7 +147,15 @@ class Run:
             self._queue.put(command)
 
     # --- the thread ----------------------------------------------------------------------------------------
-    def _loop(self) -> None:
+    def _loop(self, config: Config, built: Future) -> None:
+        try:
+            self._trainer = self._factory(config)
+            self.store = self._new_store()
+        except BaseException as exc:
+            self._stopped.set()
+            built.set_exception(exc)
+            return
+        built.set_result(self._trainer)
         last_flush = last_good_at = time.monotonic()
         self._good = self._trainer.state()
         try:
@@ -183,9 +199,9 @@ class Run:
             self._mode = "idle"
         finally:
             self._stopped.set()
-            while (command := self._next_command()) is not None:  # nobody may wait forever on a call
-                if command[0] == "call":
-                    command[2].set_exception(RuntimeError(f"the run ended ({self._status}) before this call"))
+            while (command := self._next_command()) is not None:  # nobody may wait forever on a reply
+                if isinstance(command[-1], Future):
+                    command[-1].set_exception(RuntimeError(f"the run ended ({self._status}) before this command"))
 
     def _next_command(self):
         try:
@@ -223,7 +239,13 @@ class Run:
                 self.store.add_event(Event(self._trainer.step, what, old, value, note))
             self.store.publish(config=new.to_dict())
         elif name == "reset":
-            self._trainer = command[1]
+            _, config, done = command
+            try:
+                self._trainer = self._factory(config)
+            except Exception as exc:  # bad settings or data: the caller hears why, the old run goes on
+                done.set_exception(exc)
+                return
+            done.set_result(self._trainer.config)
             self._good = self._trainer.state()
             self._mode = "idle"
             self._plan.clear()

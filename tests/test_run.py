@@ -10,6 +10,7 @@ import pytest
 
 from gancore.config import Config, ConfigError
 from gancore.run import Run
+from gancore.train import Trainer
 
 
 @pytest.fixture
@@ -196,3 +197,32 @@ def test_hooks_run_before_the_first_step_and_after_a_reset(small: Config) -> Non
     r.reset()
     wait_for(lambda: seen[-1] == 0 and len(seen) >= 3)
     r.stop()
+
+
+def test_bad_data_raises_in_the_caller_and_a_failed_reset_keeps_the_run(small: Config, tmp_path) -> None:
+    from gancore.data import DataError
+    missing = Config(dataset="mnist", data_dir=str(tmp_path / "nowhere"), device="cpu")
+    with pytest.raises(DataError, match="not found"):
+        Run(missing)
+    r = Run(small)
+    r.start()
+    with pytest.raises(DataError):
+        r.reset(missing)
+    at = r.snapshot().step
+    wait_for(lambda: r.snapshot().step > at + 10)  # the old training goes on
+    assert r.config == small and r.status == "running"
+    r.stop()
+
+
+def test_all_torch_work_of_a_run_happens_on_its_thread(small: Config) -> None:
+    """Building the trainer included: a second thread with its own OpenMP pool slows both (bench/README)."""
+    names: list[str] = []
+
+    class Traced(Trainer):
+        def __init__(self, config: Config) -> None:
+            names.append(threading.current_thread().name)
+            super().__init__(config)
+    r = Run(small, factory=Traced)
+    r.reset()
+    r.stop()
+    assert names == ["gancore-run", "gancore-run"]
