@@ -9,7 +9,6 @@ backward); the machine's peak is a large float32 matmul (1024^3), taken right be
 
 from __future__ import annotations
 
-import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode

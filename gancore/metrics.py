@@ -138,10 +138,6 @@ class MetricsStore:
             self._state.update(state)
             self._version += 1
 
-    def get(self, key: str, default: Any = None) -> Any:
-        with self._lock:
-            return self._state.get(key, default)
-
     def snapshot(self, since: int | None = None) -> Snapshot | None:
         """A copy of everything; None when `since` is the current version (nothing changed)."""
         with self._lock:

@@ -23,7 +23,6 @@ from .train import STEP_KINDS, Trainer
 
 FLUSH_SECONDS = 0.1  # how stale a chart may be: rows are fetched from the device at most this often
 ROLLBACK_SECONDS = 1.0  # how often the last known-good weights are copied (what a divergence restores)
-STATUSES = ("ready", "running", "paused", "finished", "diverged", "stopped", "error")
 
 
 class Run:
@@ -66,6 +65,7 @@ class Run:
 
     @property
     def status(self) -> str:
+        """ready, running, paused, finished, diverged (paused by a non-finite value), stopped or error."""
         return self._status
 
     @property
