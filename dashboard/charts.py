@@ -476,9 +476,8 @@ def image_grid(frame: dict[str, Any] | None, scale: int = 2) -> np.ndarray | Non
     """The image frame as one uint8 picture (a row per class when conditional), upscaled for a projector."""
     if not frame or frame.get("kind") != "image":
         return None
-    from gancore.render import image_grid as grid
-    images = np.asarray(frame["images"], np.float32) / 127.5 - 1.0
-    picture = grid(images[:, None], frame.get("rows"))
+    from gancore.render import frame_picture
+    picture = frame_picture(frame)
     return np.kron(picture, np.ones((scale, scale), np.uint8)) if scale > 1 else picture
 
 

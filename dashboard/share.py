@@ -118,9 +118,5 @@ def sample_png(frame: Mapping[str, Any] | None) -> bytes | None:
     """The current samples as a PNG, drawn by the engine's renderer (the same picture the CLI saves)."""
     if not frame:
         return None
-    from gancore.render import png, sample_picture
-    if frame.get("kind") == "image":
-        images = np.asarray(frame["images"], np.float32)[:, None] / 127.5 - 1.0
-        return png(sample_picture(None, images, None, frame.get("rows")))
-    return png(sample_picture(np.asarray(frame["real"]), np.asarray(frame["fake"]),
-                              np.asarray(frame["bounds"])))
+    from gancore.render import frame_picture, png
+    return png(frame_picture(frame))

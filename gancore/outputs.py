@@ -18,7 +18,7 @@ import numpy as np
 from . import checkpoint
 from .config import Config
 from .evaluate.evaluator import Evaluator
-from .render import png, sample_picture
+from .render import frame_picture, png
 from .run import Run
 
 W_CRITIC_WINDOW = 50  # the critic's estimate is noisy per step: the summary averages the last 50 steps
@@ -79,19 +79,13 @@ class RunDirectory:
                 f.write(json.dumps({"step": e.step, "what": e.what, "old": e.old, "new": e.new, "note": e.note})
                         + "\n")
         frame = run.call(self.evaluator.frame).result()
-        (self.out / "samples.png").write_bytes(png(_picture(frame)))
+        (self.out / "samples.png").write_bytes(png(frame_picture(frame)))
         if "real" in result:
             extra = {k: result[k] for k in ("centres", "stds") if k in result}
             np.savez_compressed(self.out / "samples.npz", real=result["real"], fake=result["fake"], **extra)
         summary = summarise(status, snap, result, time.monotonic() - self._started, run.config)
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
-
-
-def _picture(frame: dict) -> np.ndarray:
-    if frame["kind"] == "image":
-        return sample_picture(None, frame["images"][:, None] / 127.5 - 1, None, frame["rows"])
-    return sample_picture(frame["real"], frame["fake"], frame["bounds"])
 
 
 def summarise(status: str, snap, result: dict, seconds: float, config: Config) -> dict[str, Any]:

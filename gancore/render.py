@@ -77,3 +77,12 @@ def sample_picture(real: np.ndarray, fake: np.ndarray, bounds: np.ndarray | None
     if fake.shape[1] == 2:
         return scatter(real, fake, bounds)
     return histograms(real, fake, bounds)
+
+
+def frame_picture(frame: dict) -> np.ndarray:
+    """The picture of an evaluator frame (see gancore.evaluate.evaluator): what the command line saves and
+    the dashboard offers for download."""
+    if frame["kind"] == "image":
+        images = np.asarray(frame["images"], np.float32)[:, None] / 127.5 - 1.0
+        return image_grid(images, frame.get("rows"))
+    return sample_picture(np.asarray(frame["real"]), np.asarray(frame["fake"]), np.asarray(frame["bounds"]))
