@@ -7,6 +7,7 @@ dashboard share one list of settings. Bad input exits with status 2 and one line
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -155,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataError, ValueError) as exc:
         print(f"gancore: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `python -m gancore presets | head`: the reader left, nothing went wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -114,3 +114,12 @@ def test_threads_default_to_one_for_toy_nets_and_to_torch_for_images() -> None:
     assert _threads("0", Config()) == 1
     assert _threads("0", Config(dataset="digits")) == 0  # 0: leave torch's own choice
     assert _threads("3", Config()) == 3
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    """`python -m gancore presets | head -1`: the pipe closes before everything is written."""
+    process = subprocess.Popen([sys.executable, "-m", "gancore", "presets"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the first line
+    _, err = process.communicate(timeout=60)
+    assert b"Traceback" not in err and process.returncode == 0
