@@ -38,7 +38,7 @@ class SyntheticTrainer(Trainer):
         self.d_updates += 1
         self.g_updates += 1
         self._rows.append(_Row(self.step, kind, 1e-4, self.config.batch_size, self.config.lr_d,
-                               self.config.lr_g, self._template))
+                               self.config.lr_g, self.d_updates, self.g_updates, self._template))
 
 
 def rss_mb() -> float:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .config import Config
+from .config import FIELDS, LIVE_FIELDS, Config
 from .data import make_dataset
 from .losses import OBJECTIVES, clip_weights, gradient_penalty
 from .models import build_models, layer_groups
@@ -70,6 +70,8 @@ class _Row:
     batch: int
     lr_d: float
     lr_g: float
+    d_updates: int
+    g_updates: int
     tensors: dict[str, Tensor]
 
 
@@ -216,7 +218,8 @@ class Trainer:
         else:
             raise ValueError(f"step kind must be one of {STEP_KINDS}, got {kind!r}")
         self.step += 1
-        self._rows.append(_Row(self.step, kind, time.perf_counter() - t0, c.batch_size, c.lr_d, c.lr_g, out))
+        self._rows.append(_Row(self.step, kind, time.perf_counter() - t0, c.batch_size, c.lr_d, c.lr_g,
+                               self.d_updates, self.g_updates, out))
 
     def flush(self) -> tuple[np.ndarray, tuple[int, str] | None]:
         """Fetch the pending rows in one device transfer. Returns (rows in COLUMNS order, divergence):
@@ -256,14 +259,12 @@ class Trainer:
                 if bad:
                     divergence = (r.step, bad[0])
             seconds = r.seconds + sync
-            values.update(step=r.step, lr_d=r.lr_d, lr_g=r.lr_g, step_time=seconds,
-                          samples_per_s=r.batch / seconds if seconds > 0 else np.nan)
+            values.update(step=r.step, lr_d=r.lr_d, lr_g=r.lr_g, step_time=seconds, d_updates=r.d_updates,
+                          g_updates=r.g_updates, samples_per_s=r.batch / seconds if seconds > 0 else np.nan)
             if "critic_real" in values:
                 values["w_estimate"] = values["critic_real"] - values["critic_fake"]
             for name, v in values.items():
                 table[i, at[name]] = v
-        table[:, at["d_updates"]] = self.d_updates  # cumulative counts as of the flush
-        table[:, at["g_updates"]] = self.g_updates
         return table, divergence
 
     # --- live changes ---------------------------------------------------------------------------------
@@ -273,8 +274,7 @@ class Trainer:
         changes = []
         old = self.config
         self.config = config
-        for name in ("lr_d", "lr_g", "beta1", "beta2", "optimizer_d", "optimizer_g", "loss", "n_critic",
-                     "g_steps", "clip", "gp_lambda", "batch_size", "steps", "eval_every"):
+        for name in (f for f in FIELDS if f in LIVE_FIELDS):
             before, after = getattr(old, name), getattr(config, name)
             if before == after:
                 continue

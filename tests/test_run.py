@@ -52,6 +52,7 @@ def test_single_steps_of_each_granularity(run: Run) -> None:
     snap = run.snapshot()
     assert snap.step == 28 and run.status == "paused"
     assert snap.columns["d_updates"][-1] == 26 and snap.columns["g_updates"][-1] == 3
+    assert list(snap.columns["d_updates"][:3]) == [1, 2, 3]  # per step, not per flush
     assert list(snap.columns["step"]) == list(range(1, 29))  # one logged row per step
 
 
@@ -71,8 +72,8 @@ def test_live_changes_apply_while_training_and_become_events(run: Run) -> None:
     wait_for(lambda: run.snapshot().step > at + 20)
     snap = run.snapshot()
     assert run.status == "running" and run.config.loss == "hinge"
-    assert [(e.what, e.old, e.new) for e in snap.events] == [("lr_d", 1e-3, 2e-4), ("loss", "nonsaturating", "hinge"),
-                                                            ("n_critic", 1, 2)]
+    assert [(e.what, e.old, e.new) for e in snap.events] == [("loss", "nonsaturating", "hinge"),
+                                                            ("n_critic", 1, 2), ("lr_d", 1e-3, 2e-4)]
     steps, lr = snap.columns["step"], snap.columns["lr_d"]
     assert np.allclose(lr[steps <= at], 1e-3) and np.allclose(lr[steps > at], 2e-4)
     assert np.isnan(snap.columns["d_real"][-1])  # hinge is not a probability objective
