@@ -74,9 +74,10 @@ class Config:
     optimizer_g: str = _f("adam", "G optimizer", group="training", choices=OPTIMIZERS, live=True)
     lr_d: float = _f(1e-3, "D learning rate", group="training", low=1e-7, high=10, live=True, log=True)
     lr_g: float = _f(1e-3, "G learning rate", group="training", low=1e-7, high=10, live=True, log=True)
-    beta1: float = _f(0.5, "Adam beta1 (RMSprop/SGD: momentum)", group="training", low=0.0, high=0.999,
+    beta1: float = _f(0.5, "Adam beta1 (RMSprop and SGD run without momentum, as in the WGAN paper)",
+                      group="training", low=0.0, high=0.999,
                       live=True)
-    beta2: float = _f(0.999, "Adam beta2 (RMSprop: alpha)", group="training", low=0.0, high=0.9999, live=True)
+    beta2: float = _f(0.999, "Adam beta2", group="training", low=0.0, high=0.9999, live=True)
     batch_size: int = _f(256, "samples per batch", group="training", low=1, high=8192, live=True)
     steps: int = _f(2000, "iterations to train (0: until stopped)", group="training", low=0, high=10**9,
                     live=True)
