@@ -1,17 +1,21 @@
-"""Checkpoints: weights, optimizer state, config and step, loadable with `torch.load(weights_only=True)`.
+"""Checkpoints: weights, optimizer state, generator state, config and step, loadable with
+`torch.load(weights_only=True)`.
 
-Only tensors, numbers, strings, lists and dicts go in, so loading never unpickles code. Loading into a
-model of another architecture fails with a message that names the settings that differ.
+Only tensors, numbers, strings, lists and dicts go in, so loading never unpickles code. Every field is
+checked before anything is loaded: a checkpoint of another architecture is refused with the settings that
+differ, a missing or mistyped field with its name. The random generator's state is kept, so a run resumed
+on the same device continues exactly as if it had never stopped (same seed, same losses, bit for bit).
 """
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import torch
 
+from . import atomic
 from .config import Config, ConfigError, from_dict
 from .train import Trainer
 
@@ -20,6 +24,7 @@ FORMAT = "gancore-checkpoint-1"
 # that agrees on all of them.
 MUST_MATCH = ("dataset", "modes", "arch", "width", "depth", "activation", "latent_dim", "conditional",
               "cond_g", "cond_d", "optimizer_d", "optimizer_g")
+COUNTERS = ("step", "d_updates", "g_updates")
 
 
 class CheckpointError(ValueError):
@@ -27,9 +32,12 @@ class CheckpointError(ValueError):
 
 
 def save(trainer: Trainer, target: str | Path | BinaryIO) -> None:
-    state = trainer.state()
-    state.pop("rng")  # a generator state is a ByteTensor on the CPU only for CPU runs; not needed to resume
-    torch.save({"format": FORMAT, "config": trainer.config.to_dict(), **state}, target)
+    """Write the trainer's state; a path is replaced atomically (a kill mid-save keeps the old file)."""
+    content = {"format": FORMAT, "config": trainer.config.to_dict(), **trainer.state()}
+    if isinstance(target, (str, Path)):
+        atomic.replace_with(target, lambda f: torch.save(content, f))
+    else:
+        torch.save(content, target)
 
 
 def to_bytes(trainer: Trainer) -> bytes:
@@ -39,34 +47,118 @@ def to_bytes(trainer: Trainer) -> bytes:
 
 
 def read(source: str | Path | BinaryIO) -> dict:
-    """The checkpoint's contents (safe: weights_only=True), after checking its format."""
+    """The checkpoint's contents (safe: weights_only=True), after checking its format and field types."""
     try:
         content = torch.load(source, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {source} does not exist") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"checkpoint {source} is a folder, not a file") from None
     except Exception as exc:
-        raise CheckpointError(f"checkpoint {source} is not a readable gancore checkpoint ({exc})") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"checkpoint {source} is not a readable gancore checkpoint ({reason})") from None
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {source} is not a gancore checkpoint (format {FORMAT})")
+    _check_fields(content)
     return content
+
+
+def _check_fields(content: dict) -> None:
+    def bad(name: str, allowed: str) -> CheckpointError:
+        return CheckpointError(f"checkpoint field {name!r} must be {allowed}")
+
+    for name in COUNTERS:
+        value = content.get(name)
+        if type(value) is not int or value < 0:
+            raise bad(name, f"an integer >= 0, got {_shown(value)}")
+    for name in ("g", "d"):
+        weights = content.get(name)
+        if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+            raise bad(name, "a dict of weight tensors")
+    for name in ("opt_g", "opt_d"):
+        opt = content.get(name)
+        groups = opt.get("param_groups") if isinstance(opt, dict) else None
+        if (not isinstance(opt, dict) or not isinstance(opt.get("state"), dict) or not isinstance(groups, list)
+                or not all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups)):
+            raise bad(name, "an optimizer state (a dict with 'state' and 'param_groups')")
+    rng = content.get("rng")
+    if rng is not None and not (isinstance(rng, torch.Tensor) and rng.dtype == torch.uint8 and rng.dim() == 1):
+        raise bad("rng", "a random generator state (a 1-D uint8 tensor)")
+    if not isinstance(content.get("config"), dict):
+        raise bad("config", "a dict of settings")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, torch.Tensor) else f"a tensor of shape {tuple(value.shape)}"
+    return text if len(text) <= 40 else type(value).__name__
 
 
 def config_of(content: dict) -> Config:
     try:
         return from_dict(content["config"])
-    except ConfigError as exc:
+    except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"checkpoint holds an invalid config: {exc}") from None
 
 
-def load(trainer: Trainer, source: str | Path | BinaryIO) -> None:
-    """Load weights, optimizer state and step counters into `trainer` (its live settings stay)."""
-    content = read(source)
+def check_fits(content: dict, config: Config) -> Config:
+    """The checkpoint's own config, after checking it builds the same networks as `config`."""
     saved = config_of(content)
-    differ = [f"{name} {getattr(saved, name)!r} (run has {getattr(trainer.config, name)!r})"
-              for name in MUST_MATCH if getattr(saved, name) != getattr(trainer.config, name)]
+    differ = [f"{name} {getattr(saved, name)!r} (run has {getattr(config, name)!r})"
+              for name in MUST_MATCH if getattr(saved, name) != getattr(config, name)]
     if differ:
         raise CheckpointError("checkpoint was made for another architecture: " + "; ".join(differ))
+    return saved
+
+
+def load(trainer: Trainer, source: str | Path | BinaryIO | dict) -> None:
+    """Load weights, optimizer state, generator state and step counters into `trainer` (its live settings
+    stay). `source` may be the dict `read` returned. A refused load may leave the trainer half-loaded:
+    build a new one before training on."""
+    content = source if isinstance(source, dict) else read(source)
+    check_fits(content, trainer.config)
+    for name, opt in (("opt_g", trainer.opt_g), ("opt_d", trainer.opt_d)):
+        _check_optimizer(name, content[name], opt)
+    rng = content.get("rng")
+    if rng is None or rng.numel() != trainer.rng.get_state().numel():
+        rng = trainer.rng.get_state()  # saved on another kind of device: the run goes on, not bit-exact
     try:
-        trainer.load_state({**content, "rng": trainer.rng.get_state()}, counters=True)
-    except (RuntimeError, KeyError, ValueError) as exc:
+        trainer.load_state({**content, "rng": rng}, counters=True)
+    except Exception as exc:
         raise CheckpointError(f"checkpoint does not fit this model: {str(exc).splitlines()[0]}") from None
+
+
+def _check_optimizer(name: str, saved: dict, opt: torch.optim.Optimizer) -> None:
+    """Same settings of the same types as the run's optimizer, and moments shaped like the weights:
+    torch checks neither, and a mismatch would only fail at the next step, on the training thread."""
+    own = opt.state_dict()["param_groups"]
+    if len(saved["param_groups"]) != len(own):
+        raise CheckpointError(f"checkpoint field {name!r} has {len(saved['param_groups'])} parameter groups, "
+                              f"the run's optimizer {len(own)}")
+    for group, mine in zip(saved["param_groups"], own):
+        for key, value in mine.items():
+            if key == "params":
+                continue
+            if key not in group or not _same_kind(group[key], value):
+                raise CheckpointError(f"checkpoint field {name}.param_groups.{key} must be like "
+                                      f"{_shown(value)}, got {_shown(group.get(key))}")
+    params = [p for group in opt.param_groups for p in group["params"]]
+    for index, moments in saved["state"].items():
+        if type(index) is not int or not 0 <= index < len(params) or not isinstance(moments, dict):
+            raise CheckpointError(f"checkpoint field {name}.state has an entry {_shown(index)} for no parameter")
+        for key, tensor in moments.items():
+            ok = isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and (
+                tensor.dim() == 0 or tensor.shape == params[index].shape)
+            if not ok:
+                raise CheckpointError(f"checkpoint field {name}.state.{index}.{key} must be a float tensor of "
+                                      f"shape {tuple(params[index].shape)}, got {_shown(tensor)}")
+
+
+def _same_kind(value: Any, like: Any) -> bool:
+    if isinstance(like, bool) or like is None:
+        return type(value) is type(like)
+    if isinstance(like, (int, float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(like, (tuple, list)):
+        return (isinstance(value, (tuple, list)) and len(value) == len(like)
+                and all(_same_kind(v, w) for v, w in zip(value, like)))
+    return isinstance(value, type(like))

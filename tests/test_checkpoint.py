@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import io
+
+import numpy as np
 import pytest
 import torch
 
@@ -47,3 +51,73 @@ def test_bytes_for_downloads(small: Config, tmp_path) -> None:
     data = checkpoint.to_bytes(Trainer(small))
     (tmp_path / "c.pt").write_bytes(data)
     assert checkpoint.config_of(checkpoint.read(tmp_path / "c.pt")) == small
+
+
+def _losses(trainer: Trainer, steps: int) -> np.ndarray:
+    for _ in range(steps):
+        trainer.train_step()
+    table, _ = trainer.flush()
+    return table[:, [trainer.columns.index("loss_d"), trainer.columns.index("loss_g")]]
+
+
+def test_a_resumed_run_is_the_run_that_never_stopped(small: Config, tmp_path) -> None:
+    """Same seed, same run, across a checkpoint: the data draws and the noise come from the saved generator."""
+    straight = _losses(Trainer(small), 100)
+    first = Trainer(small)
+    before = _losses(first, 50)
+    checkpoint.save(first, tmp_path / "c.pt")
+    second = Trainer(small)
+    checkpoint.load(second, tmp_path / "c.pt")
+    after = _losses(second, 50)
+    assert np.array_equal(np.concatenate([before, after]), straight)  # bit for bit, not approximately
+
+
+def _mutated(content: dict, path: tuple, value) -> dict:
+    out = copy.deepcopy(content)
+    target = out
+    for key in path[:-1]:
+        target = target[key]
+    if value is _REMOVE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return out
+
+
+_REMOVE = object()
+
+
+@pytest.mark.parametrize("path, value, words", [
+    (("step",), _REMOVE, "'step' must be an integer >= 0, got None"),
+    (("step",), "5", "'step' must be an integer >= 0, got '5'"),
+    (("g_updates",), -1, "'g_updates' must be an integer >= 0"),
+    (("g",), [1, 2], "'g' must be a dict of weight tensors"),
+    (("opt_d",), _REMOVE, "'opt_d' must be an optimizer state"),
+    (("opt_d", "param_groups", 0, "eps"), "tiny", "opt_d.param_groups.eps must be like 1e-08, got 'tiny'"),
+    (("opt_g", "state", 0, "exp_avg"), torch.zeros(3), "opt_g.state.0.exp_avg must be a float tensor of shape"),
+    (("opt_g", "state", 99), {"exp_avg": torch.zeros(1)}, "opt_g.state has an entry 99 for no parameter"),
+    (("rng",), torch.zeros(3), "'rng' must be a random generator state"),
+    (("config",), "ring", "'config' must be a dict of settings"),
+    (("config", "width"), "wide", "invalid config: width: expected an int"),
+    (("d", "head.weight"), torch.zeros(2, 2), "does not fit this model"),
+])
+def test_a_missing_or_mistyped_field_is_named(small: Config, tmp_path, path, value, words) -> None:
+    trainer = Trainer(small)
+    trainer.train_step()
+    content = torch.load(io.BytesIO(checkpoint.to_bytes(trainer)), weights_only=True)
+    torch.save(_mutated(content, path, value), tmp_path / "c.pt")
+    with pytest.raises(checkpoint.CheckpointError) as info:
+        checkpoint.load(Trainer(small), tmp_path / "c.pt")
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_save_replaces_the_file_whole(small: Config, tmp_path) -> None:
+    """The old checkpoint stays until the new one is complete: a failing save leaves it and no leftovers."""
+    trainer = Trainer(small)
+    checkpoint.save(trainer, tmp_path / "c.pt")
+    good = (tmp_path / "c.pt").read_bytes()
+    trainer.state = lambda: {"g": trainer.g.state_dict(), "d": lambda: 0}  # fails midway: no pickling code
+    with pytest.raises(Exception):
+        checkpoint.save(trainer, tmp_path / "c.pt")
+    assert (tmp_path / "c.pt").read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
