@@ -7,6 +7,7 @@ dashboard share one list of settings. Bad input exits with status 2 and one line
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -21,6 +22,8 @@ from .data import DataError
 from .presets import PRESETS
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_ERROR, EXIT_INTERRUPTED = 2, 3, 1, 130
+OWN_FLAGS = ("threads", "checkpoint_every", "out", "config")  # ConfigError fields that are flags, not settings
+CHECKPOINT_SECONDS = 60.0  # a run killed mid-way loses at most a minute of training
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--threads", default="0", help="CPU threads for torch (default 0: one for 1-D/2-D "
                        "data, whose small nets lose more to thread hand-offs than they gain; all for images)")
+    train.add_argument("--checkpoint-every", default=str(CHECKPOINT_SECONDS), metavar="SECONDS",
+                       help="save checkpoint.pt every SECONDS of wall time, and at the end "
+                       f"(default {CHECKPOINT_SECONDS:g}; 0: only at the end)")
     for name, f in FIELDS.items():
         m = f.metadata
         default = f.default
@@ -58,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     download = sub.add_parser("download", help="download MNIST or Fashion-MNIST IDX files (checksums verified)")
     download.add_argument("name", choices=("mnist", "fashion"))
     download.add_argument("--dir", default=None, help="destination folder (default: the user cache)")
+    download.add_argument("--mirror", default=None, metavar="URL",
+                          help="base URL to fetch the .gz files from instead (e.g. file:///media/usb/mnist)")
     return parser
 
 
@@ -69,9 +77,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
         values.update(PRESETS[args.preset].config.to_dict())
     if args.config:
         try:
-            values.update(json.loads(Path(args.config).read_text()))
+            content = json.loads(Path(args.config).read_text())
         except (OSError, ValueError) as exc:
-            raise ConfigError("config", f"cannot read {args.config}: {exc}") from None
+            raise ConfigError("config", f"cannot read {args.config}: {_first_line(exc)}") from None
+        if not isinstance(content, dict):
+            raise ConfigError("config", f"{args.config} must hold a JSON object of settings "
+                              f'(like {{"width": 64}}), not a {type(content).__name__}')
+        values.update(content)
     if args.optimizer is not None:
         values["optimizer_d"] = values["optimizer_g"] = args.optimizer
     values.update({name: getattr(args, name) for name in FIELDS if getattr(args, name) is not None})
@@ -89,56 +101,99 @@ def cmd_presets() -> int:
 
 def cmd_download(args: argparse.Namespace) -> int:
     from .data.images import download
-    path = download(args.name, Path(args.dir) if args.dir else None)
+    path = download(args.name, Path(args.dir) if args.dir else None, progress=sys.stderr.isatty(),
+                    base_url=args.mirror)
     print(f"{args.name} is ready in {path}")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Validate everything (settings, folder, checkpoint, memory) before writing anything, then train."""
     from . import checkpoint
+    from .budget import check_budget, free_bytes
     from .outputs import RunDirectory
     from .run import Run
+    from .train import pick_device
     config = config_from_args(args)
     threads = _threads(args.threads, config)
-    if threads:
-        torch.set_num_threads(threads)
+    every = _seconds("checkpoint_every", args.checkpoint_every)
     out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
     directory = RunDirectory(out, config)
+    content = checkpoint.read(args.resume) if args.resume else None
+    if content is not None:
+        checkpoint.check_fits(content, config)
+    device = pick_device(config.device).type
+    check_budget(config, None, free_bytes(device))
+    if threads:
+        torch.set_num_threads(threads)
     run = Run(config, hooks=[directory.evaluator], sinks=[directory.write_rows])
-    directory.attach(run)
-    if args.resume:
-        run.call(lambda trainer: checkpoint.load(trainer, args.resume)).result()
+    try:
+        if content is not None:
+            run.call(lambda trainer: checkpoint.load(trainer, content)).result()
+        directory.open(run, content["step"] if content is not None else None)
+    except BaseException:
+        run.stop()
+        raise
     interrupted = False
     previous = signal.signal(signal.SIGINT, lambda *_: run.pause())
     try:
         run.start()
-        directory.follow(progress=not args.no_progress and sys.stderr.isatty())
+        directory.follow(progress=not args.no_progress and sys.stderr.isatty(), checkpoint_every=every)
         interrupted = run.status == "paused"
     finally:
         signal.signal(signal.SIGINT, previous)
-    status = {"finished": "completed", "diverged": "diverged"}.get(run.status, "stopped")
-    directory.write(status)
+    status = {"finished": "completed", "diverged": "diverged", "error": "error"}.get(run.status, "stopped")
+    summary, problems = directory.write(status)
     run.stop()
-    if run.status == "error":
-        print(f"gancore: error: {run.reason}", file=sys.stderr)
+    for problem in problems:
+        print(f"gancore: could not write {problem}", file=sys.stderr)
+    if status == "error":
+        print(f"gancore: error: {_first_line(run.reason)} (metrics kept in {out})", file=sys.stderr)
         return EXIT_ERROR
     if status == "diverged":
         print(f"gancore: diverged: {run.reason} Metrics kept in {out}", file=sys.stderr)
         return EXIT_DIVERGED
-    print(f"{status}: {run.snapshot().step} steps; results in {out}")
+    print(f"{status}: {summary['steps']} steps; results in {out}")
+    if problems:
+        return EXIT_ERROR
     return EXIT_INTERRUPTED if interrupted else 0
 
 
 def _threads(value: str, config: Config) -> int:
     """0 (auto): one thread for the toy nets (bench/README.md: faster on 2 cores, and robust when the
-    cores are shared), torch's own choice for images."""
+    cores are shared), torch's own choice for images. More threads than cores only adds hand-offs."""
     try:
         threads = int(value)
     except ValueError:
         raise ConfigError("threads", f"expected an int, got {value!r}") from None
     if threads < 0:
         raise ConfigError("threads", f"{threads} is below the minimum 0")
+    cores = _cores()
+    if threads > cores:
+        raise ConfigError("threads", f"{threads} is above the maximum {cores} (the CPU cores this process may use)")
     return threads or (0 if config.spec.is_image else 1)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(name, f"expected a number of seconds, got {value!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(name, f"{value} is not a number of seconds >= 0")
+    return seconds
+
+
+def _first_line(text: object) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else type(text).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,15 +205,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_download(args)
         return cmd_train(args)
     except ConfigError as exc:
-        bad = flag(exc.field) if exc.field in FIELDS or exc.field == "threads" else exc.field
+        bad = flag(exc.field) if exc.field in FIELDS or exc.field in OWN_FLAGS else exc.field
         print(f"gancore: error: {bad}: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except (DataError, ValueError) as exc:
-        print(f"gancore: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"gancore: error: {_first_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `python -m gancore presets | head`: the reader left, nothing went wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a folder that cannot be written, a full disk
+        print(f"gancore: error: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

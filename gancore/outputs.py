@@ -1,110 +1,219 @@
 """The run directory the command line writes: config, metrics, events, checkpoint, pictures, summary.
 
 metrics.csv is streamed as rows are flushed (full resolution however long the run; the in-memory store
-keeps only a bounded history); everything else is written once at the end, from the final weights.
+keeps only a bounded history), one write per flush, so a killed process leaves whole lines. Every other
+file is replaced atomically (gancore.atomic): a checkpoint periodically and at the end, the rest at the
+end, from the final weights. Continuing a run in its own directory appends to its history; nothing is
+written until the run and its checkpoint have been accepted.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import checkpoint
-from .config import Config
+from . import atomic, checkpoint
+from .config import Config, ConfigError
 from .evaluate.evaluator import Evaluator
 from .render import frame_picture, png
 from .run import Run
 
 W_CRITIC_WINDOW = 50  # the critic's estimate is noisy per step: the summary averages the last 50 steps
+INTEGER_COLUMNS = ("step", "d_updates", "g_updates")
+
+
+def check_out(out: Path) -> None:
+    """Refuse an --out that cannot become a run directory, before anything is built or written."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError("out", f"{out} exists and is not a folder: name a new or an existing run folder")
+    parent = next((p for p in out.absolute().parents if p.exists()), None)
+    if not out.exists() and parent is not None and not (parent.is_dir() and os.access(parent, os.W_OK)):
+        raise ConfigError("out", f"cannot create {out}: {parent} is not a writable folder")
 
 
 class RunDirectory:
     def __init__(self, out: Path, config: Config) -> None:
+        check_out(Path(out))
         self.out = Path(out)
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "config.json").write_text(config.to_json() + "\n")
+        self.config = config
         self.evaluator = Evaluator(frames=False)  # the final picture is drawn once, at the end
-        self._csv_file = open(self.out / "metrics.csv", "w", newline="")
-        self._csv = csv.writer(self._csv_file)
-        self._header_written = False
+        self._fd: int | None = None
+        self._names: list[str] | None = None  # the csv header once written
+        self._events: list[str] = []  # lines kept from before a resume
         self._started = time.monotonic()
         self.run: Run | None = None
 
-    def attach(self, run: Run) -> None:
+    def open(self, run: Run, resume_step: int | None = None) -> None:
+        """Create the directory and its config.json; with `resume_step`, keep the history up to that step
+        (metrics.csv and events.jsonl of the run this one continues) and drop what came later."""
         self.run = run
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic.remove_partials(self.out)
+        atomic.write_text(self.out / "config.json", self.config.to_json() + "\n")
+        kept = ""
+        if resume_step is not None:
+            kept = self._kept_rows(resume_step)
+            self._events = [line for line in _lines(self.out / "events.jsonl") if _event_step(line) <= resume_step]
+        atomic.write_text(self.out / "metrics.csv", kept)  # a whole file before appending to it
+        self._fd = os.open(self.out / "metrics.csv", os.O_WRONLY | os.O_APPEND)
+
+    def _kept_rows(self, resume_step: int) -> str:
+        """The rows of an existing metrics.csv up to `resume_step`, under this run's header (columns
+        matched by name); a torn last line of a killed run is dropped."""
+        path = self.out / "metrics.csv"
+        if not path.is_file():
+            return ""
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        if not rows:
+            return ""
+        header, names = rows[0], self.run.store.names
+        kept = [dict(zip(header, r)) for r in rows[1:] if len(r) == len(header)]
+        kept = [r for r in kept if _int(r.get("step")) is not None and _int(r["step"]) <= resume_step]
+        if not kept:
+            return ""
+        self._names = list(names)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(names)
+        writer.writerows([r.get(n, "") for n in names] for r in kept)
+        return buffer.getvalue()
 
     def write_rows(self, rows: np.ndarray) -> None:
-        """A Run sink: append flushed rows to metrics.csv (step and counters as integers)."""
+        """A Run sink: append flushed rows to metrics.csv (step and counters as integers), in one write."""
         names = self.run.store.names
-        if not self._header_written:
-            self._csv.writerow(names)
-            self._header_written = True
-        integer = [i for i, n in enumerate(names) if n in ("step", "d_updates", "g_updates")]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        if self._names is None:
+            writer.writerow(names)
+            self._names = list(names)
+        integer = [i for i, n in enumerate(names) if n in INTEGER_COLUMNS]
         for row in rows.tolist():
             for i in integer:
                 row[i] = int(row[i])
-            self._csv.writerow(["" if isinstance(v, float) and math.isnan(v) else f"{v:.6g}"
-                                if isinstance(v, float) else v for v in row])
-        self._csv_file.flush()
+            writer.writerow(["" if isinstance(v, float) and math.isnan(v) else f"{v:.6g}"
+                             if isinstance(v, float) else v for v in row])
+        data = buffer.getvalue().encode()
+        while data:
+            data = data[os.write(self._fd, data):]
 
-    def follow(self, progress: bool) -> None:
-        """Wait for the run to stop training, drawing a progress bar on a terminal."""
+    def follow(self, progress: bool, checkpoint_every: float = 0.0) -> None:
+        """Wait for the run to stop training, drawing a progress bar on a terminal and saving a checkpoint
+        every `checkpoint_every` seconds (0: only at the end)."""
         from tqdm import tqdm
         run = self.run
         steps = run.config.steps or None
+        saved = time.monotonic()
         with tqdm(total=steps, disable=not progress, unit="it", dynamic_ncols=True) as bar:
-            while not run.wait(timeout=0.25):
+            while not run.wait(timeout=min(0.25, checkpoint_every or 0.25)):
                 snap = run.snapshot()
                 bar.update(snap.step - bar.n)
-                evaluation = snap.state.get("evaluation") or {}
                 bar.set_postfix(loss_d=f"{snap.latest('loss_d'):.3f}", loss_g=f"{snap.latest('loss_g'):.3f}",
-                                w1=f"{evaluation.get('w1_exact', math.nan):.3f}", refresh=False)
+                                w1=f"{_facts(snap)['evaluation'].get('w1_exact', math.nan):.3f}", refresh=False)
+                if checkpoint_every and time.monotonic() - saved >= checkpoint_every:
+                    self.save_checkpoint()
+                    saved = time.monotonic()
             bar.update(run.snapshot().step - bar.n)
 
-    def write(self, status: str) -> dict[str, Any]:
-        """Final evaluation, checkpoint, pictures, events and summary.json (also for diverged runs)."""
-        self._csv_file.close()
-        run = self.run
-        result = run.call(self.evaluator.evaluate).result()
-        run.call(lambda trainer: checkpoint.save(trainer, self.out / "checkpoint.pt")).result()
-        snap = run.snapshot()
-        with open(self.out / "events.jsonl", "w") as f:
-            for e in snap.events:
-                f.write(json.dumps({"step": e.step, "what": e.what, "old": e.old, "new": e.new, "note": e.note})
-                        + "\n")
-        frame = run.call(self.evaluator.frame).result()
-        (self.out / "samples.png").write_bytes(png(frame_picture(frame)))
-        if "real" in result:
-            extra = {k: result[k] for k in ("centres", "stds") if k in result}
-            np.savez_compressed(self.out / "samples.npz", real=result["real"], fake=result["fake"], **extra)
-        summary = summarise(status, snap, result, time.monotonic() - self._started, run.config)
-        (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        return summary
+    def save_checkpoint(self) -> None:
+        """checkpoint.pt and events.jsonl as of now, taken on the training thread between two steps."""
+        try:
+            self.run.call(lambda trainer: checkpoint.save(trainer, self.out / "checkpoint.pt")).result()
+        except RuntimeError:
+            if self.run.alive:
+                raise
+            return  # the run has just ended: `write` reports how
+        self._write_events()
+
+    def _write_events(self) -> None:
+        lines = self._events + [json.dumps(e.as_dict() if hasattr(e, "as_dict") else vars(e))
+                                for e in self.run.snapshot().events]
+        atomic.write_text(self.out / "events.jsonl", "".join(line + "\n" for line in lines))
+
+    def write(self, status: str) -> tuple[dict[str, Any], list[str]]:
+        """Final evaluation, checkpoint, pictures, events and summary.json (also for diverged runs).
+        A run whose thread failed gets its events and summary only. Returns the summary and the files that
+        could not be written, each with its reason: one failing file does not stop the others."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        run, problems = self.run, []
+        result: dict = {}
+
+        def attempt(name: str, write) -> None:
+            try:
+                write()
+            except Exception as exc:
+                problems.append(f"{name}: {_one_line(exc)}")
+
+        if run.alive:
+            def evaluate() -> None:
+                result.update(_result(run.call(self.evaluator.evaluate).result()))
+            attempt("evaluation", evaluate)
+            attempt("checkpoint.pt", lambda: run.call(
+                lambda trainer: checkpoint.save(trainer, self.out / "checkpoint.pt")).result())
+            attempt("samples.png", lambda: atomic.write_bytes(
+                self.out / "samples.png", png(frame_picture(run.call(self.evaluator.frame).result()))))
+            if "real" in result:
+                extra = {k: result[k] for k in ("centres", "stds") if result.get(k) is not None}
+                attempt("samples.npz", lambda: atomic.replace_with(self.out / "samples.npz", lambda f: np.savez_compressed(
+                    f, real=result["real"], fake=result["fake"], **extra)))
+        attempt("events.jsonl", self._write_events)
+        summary = summarise(status, run.snapshot(), result, time.monotonic() - self._started, run.config,
+                            run.reason if status == "error" else None)
+        attempt("summary.json", lambda: atomic.write_text(self.out / "summary.json",
+                                                          json.dumps(summary, indent=2) + "\n"))
+        return summary, problems
 
 
-def summarise(status: str, snap, result: dict, seconds: float, config: Config) -> dict[str, Any]:
-    """summary.json: the headline numbers of a run, NaN written as null (JSON has no NaN)."""
+def _facts(snap) -> dict[str, Any]:
+    """What the directory reads from a snapshot besides its columns, in one place: the engine names these."""
+    state = getattr(snap, "state", None)
+    if state is not None:
+        evaluation, cost = state.get("evaluation") or {}, state.get("eval_cost") or {}
+        return {"reason": state.get("reason", ""), "evaluation": evaluation, "eval_cost_share": cost.get("share"),
+                "diagnoses": [d.title for d in state.get("diagnoses", [])]}
+    evaluation = snap.evaluation
+    return {"reason": snap.reason, "evaluation": dict(evaluation.values) if evaluation else {},
+            "eval_cost_share": snap.eval_cost.share if snap.eval_cost else None,
+            "diagnoses": [d.title for d in snap.diagnoses]}
+
+
+def _result(result: Any) -> dict[str, Any]:
+    """The evaluator's result as a flat dict (its values, the histogram, the coverage and the samples)."""
+    if isinstance(result, dict):
+        return result
+    return {**result.values, "histogram": result.histogram, "coverage": result.coverage, "real": result.real,
+            "fake": result.fake, "centres": result.centres, "stds": result.stds}
+
+
+def summarise(status: str, snap, result: dict, seconds: float, config: Config,
+              reason: str | None = None) -> dict[str, Any]:
+    """summary.json: the headline numbers of a run, NaN written as null (JSON has no NaN). Without an
+    evaluation (a run whose thread failed), the measures are null."""
+    facts = _facts(snap)
     w = snap.columns.get("w_estimate", np.array([]))[-W_CRITIC_WINDOW:]
     w = w[np.isfinite(w)]
     histogram = result.get("histogram")
+    measures = ("modes_total", "modes_covered", "modes_covered_strict", "hq_fraction", "kl_uniform", "w1_exact",
+                "js_grid", "swd", "fd_features", "label_accuracy")
     summary = {
         "status": status, "steps": snap.step, "seconds": round(seconds, 3), "dataset": config.dataset,
-        "loss": config.loss, "conditional": config.conditional, "reason": snap.state.get("reason", ""),
-        "modes_total": result["modes_total"], "modes_covered": result["modes_covered"],
-        "modes_covered_strict": result["modes_covered_strict"], "hq_fraction": result["hq_fraction"],
+        "loss": config.loss, "conditional": config.conditional,
+        "reason": reason if reason is not None else facts["reason"],
+        **{name: result.get(name) for name in measures},
         "class_histogram": histogram.tolist() if histogram is not None else None,
-        "kl_uniform": result["kl_uniform"], "w_critic": float(w.mean()) if len(w) else math.nan,
-        "w1_exact": result["w1_exact"], "js_grid": result["js_grid"], "swd": result["swd"],
-        "fd_features": result["fd_features"], "label_accuracy": result["label_accuracy"],
-        "coverage_protocol": result.get("coverage"),
-        "eval_cost_share": (snap.state.get("eval_cost") or {}).get("share"),
-        "diagnoses": [d.title for d in snap.state.get("diagnoses", [])],
+        "w_critic": float(w.mean()) if len(w) else math.nan,
+        "coverage_protocol": result.get("coverage"), "eval_cost_share": facts["eval_cost_share"],
+        "diagnoses": facts["diagnoses"],
     }
     return {k: _json_number(v) for k, v in summary.items()}
 
@@ -115,3 +224,30 @@ def _json_number(v: Any) -> Any:
     if isinstance(v, np.integer):
         return int(v)
     return v
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return [line for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _event_step(line: str) -> float:
+    try:
+        step = json.loads(line).get("step")
+    except (ValueError, AttributeError):
+        return math.inf  # unreadable: dropped with the rows past the checkpoint
+    return step if isinstance(step, (int, float)) else math.inf
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import csv
+import gzip
+import hashlib
 import json
+import resource
+import signal
+import struct
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
+from gancore import checkpoint
 from gancore.__main__ import main
 from gancore.evaluate.distances import w1_exact
 from gancore.presets import PRESETS
@@ -51,21 +58,32 @@ def test_train_writes_the_run_directory(tmp_path) -> None:
     (["--dataset", "mnist", "--data-dir", "/nonexistent/folder"], "/nonexistent/folder not found"),
     (["--resume", "/nonexistent.pt"], "checkpoint /nonexistent.pt does not exist"),
     (["--threads", "two"], "--threads: expected an int, got 'two'"),
+    (["--threads", "100000"], "--threads: 100000 is above the maximum"),
+    (["--checkpoint-every", "-1"], "--checkpoint-every: -1 is not a number of seconds >= 0"),
+    (["--checkpoint-every", "nan"], "--checkpoint-every: nan is not a number of seconds >= 0"),
+    (["--out", "{tmp}/a_file"], "--out: {tmp}/a_file exists and is not a folder"),
+    (["--out", "{tmp}/a_file/run"], "--out: cannot create {tmp}/a_file/run: {tmp}/a_file is not a writable folder"),
+    (["--config", "{tmp}/list.json"], "--config: {tmp}/list.json must hold a JSON object of settings"),
+    (["--config", "{tmp}/bad.json"], "--config: cannot read {tmp}/bad.json: Expecting property name"),
+    (["--config", "{tmp}/unknown.json"], "colour: unknown setting"),
 ])
 def test_bad_settings_exit_2_with_one_line(args, words, tmp_path, capsys) -> None:
-    with pytest.raises(SystemExit) if args[0] == "--preset" else _no_raise():
-        code = main(["train", "--out", str(tmp_path / "x"), "--steps", "5", *SMALL, *args])
-        assert code == 2
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "bad.json").write_text("{")
+    (tmp_path / "unknown.json").write_text('{"colour": "red"}')
+    args = [a.format(tmp=tmp_path) for a in args]
+    argv = ["train", "--out", str(tmp_path / "x"), "--steps", "5", *SMALL, *args]
+    if args[0] == "--preset":  # argparse's own refusal of a choice
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        code = exit_.value.code
+    else:
+        code = main(argv)
+    assert code == 2
     err = capsys.readouterr().err
-    assert words in err and err.count("\n") == 1 and "Traceback" not in err
-
-
-class _no_raise:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    assert words.format(tmp=tmp_path) in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "x").exists()  # refused before anything was written
 
 
 def test_a_real_process_exits_2_without_traceback(tmp_path) -> None:
@@ -113,7 +131,7 @@ def test_threads_default_to_one_for_toy_nets_and_to_torch_for_images() -> None:
     from gancore.config import Config
     assert _threads("0", Config()) == 1
     assert _threads("0", Config(dataset="digits")) == 0  # 0: leave torch's own choice
-    assert _threads("3", Config()) == 3
+    assert _threads("2", Config()) == 2
 
 
 def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
@@ -123,3 +141,100 @@ def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
     process.stdout.close()  # the reader is gone before the first line
     _, err = process.communicate(timeout=60)
     assert b"Traceback" not in err and process.returncode == 0
+
+
+def _gancore(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gancore", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _csv_rows(path) -> list[dict]:
+    try:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+    except FileNotFoundError:
+        return []
+
+
+def test_ctrl_c_pauses_writes_the_directory_and_exits_130(tmp_path) -> None:
+    out = tmp_path / "run"
+    process = _gancore("train", "--steps", "0", "--out", str(out), "--no-progress", "--checkpoint-every", "0.3",
+                       *SMALL)
+    try:
+        _wait_for(lambda: (out / "checkpoint.pt").exists() and len(_csv_rows(out / "metrics.csv")) > 20)
+        periodic = checkpoint.read(out / "checkpoint.pt")  # saved during the run, before any Ctrl-C
+        assert periodic["step"] > 0
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "Traceback" not in err
+    summary = json.loads((out / "summary.json").read_text())
+    rows = _csv_rows(out / "metrics.csv")
+    assert summary["status"] == "stopped" and summary["steps"] == len(rows) == int(rows[-1]["step"])
+    assert checkpoint.read(out / "checkpoint.pt")["step"] == summary["steps"] >= periodic["step"]
+
+
+def test_an_error_in_the_training_thread_exits_1_with_its_cause(tmp_path) -> None:
+    """A disk that fills up while metrics.csv grows (here: a per-file size limit of 20 kB) stops the run
+    on its thread; the command says why, and writes what still fits."""
+    out = tmp_path / "run"
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # noqa: E731
+    process = _gancore("train", "--steps", "0", "--out", str(out), "--no-progress", *SMALL, preexec_fn=limit)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and "Traceback" not in err
+    assert "gancore: error: OSError: [Errno 27] File too large" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "error" and "File too large" in summary["reason"]
+    assert summary["steps"] > 50 and summary["w1_exact"] is None  # trained a while; no evaluation after
+    assert (out / "metrics.csv").stat().st_size == 20_000  # every byte the limit allowed was written
+    assert json.loads((out / "config.json").read_text())["width"] == 32
+
+
+def test_optimizer_applies_to_both_nets(tmp_path) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "--steps", "3", "--out", str(out), "--no-progress", "--optimizer", "rmsprop", *SMALL]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["optimizer_d"] == config["optimizer_g"] == "rmsprop"
+    content = checkpoint.read(out / "checkpoint.pt")
+    for opt in ("opt_d", "opt_g"):  # RMSprop keeps a running square average, Adam would keep two moments
+        assert set(content[opt]["state"][0]) == {"step", "square_avg"}
+        assert "alpha" in content[opt]["param_groups"][0]
+
+
+def _idx(magic: int, array: np.ndarray) -> bytes:
+    return struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+def test_download_from_a_local_mirror_checks_every_file(tmp_path, monkeypatch, capsys) -> None:
+    """A USB stick in a room without internet: --mirror file://... . The real checksums only match the real
+    files, so the good case swaps in the checksums of four tiny IDX files made here."""
+    from gancore.data import images
+    mirror, dest = tmp_path / "mirror", tmp_path / "data"
+    mirror.mkdir()
+    rng = np.random.default_rng(0)
+    parts = {"train-images-idx3-ubyte": _idx(0x803, rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)),
+             "train-labels-idx1-ubyte": _idx(0x801, np.arange(20, dtype=np.uint8) % 10),
+             "t10k-images-idx3-ubyte": _idx(0x803, rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)),
+             "t10k-labels-idx1-ubyte": _idx(0x801, np.arange(10, dtype=np.uint8))}
+    for name, data in parts.items():
+        (mirror / f"{name}.gz").write_bytes(gzip.compress(data))
+    url = mirror.as_uri()
+    assert main(["download", "mnist", "--mirror", url, "--dir", str(dest)]) == 2  # the real checksums
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte.gz failed its checksum" in err and err.count("\n") == 1
+    assert not (dest / "train-images-idx3-ubyte.gz").exists()  # a bad copy is deleted
+    sums = {f"{name}.gz": hashlib.md5(gzip.compress(data)).hexdigest() for name, data in parts.items()}
+    monkeypatch.setitem(images.SOURCES, "mnist", (images.SOURCES["mnist"][0], sums))
+    assert main(["download", "mnist", "--mirror", url, "--dir", str(dest)]) == 0
+    assert f"mnist is ready in {dest}" in capsys.readouterr().out
+    assert {p.name for p in dest.iterdir()} == set(sums)
+    assert main(["train", "--dataset", "mnist", "--data-dir", str(dest), "--steps", "2", "--no-progress",
+                 "--out", str(tmp_path / "run"), *SMALL]) == 0  # the files it fetched are usable data
