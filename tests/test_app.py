@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from dashboard import controls
 from dashboard.runs import Busy, Registry, registry
 from gancore.config import Config
 from gancore.presets import DEFAULT_PRESET, PRESETS
+from gancore.records import ImageFrame
 from gancore.run import Run
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -169,7 +171,7 @@ def test_preset_action_button_trains_d_alone() -> None:
 def test_image_presets_show_a_grid_with_a_row_per_class(app: AppTest) -> None:
     app.query_params["preset"] = "cgan-digits"
     open_page(app)  # no training needed: a new run is primed with a first frame
-    wait_for(lambda: (the_run(app).snapshot().state.get("frame") or {}).get("kind") == "image", timeout=30)
+    wait_for(lambda: isinstance(the_run(app).snapshot().frame, ImageFrame), timeout=30)
     app.run()
     assert len(app.image) == 1 and "one row per class" in app.image[0].proto.imgs[0].caption
     assert any(m.label == "Classes with a fair share" for m in app.metric)
@@ -242,12 +244,15 @@ def test_a_link_reproduces_the_setup_and_bad_values_are_reported(app: AppTest) -
 def test_a_reload_finds_the_same_run(app: AppTest) -> None:
     open_page(app)
     token = app.query_params["run"]
-    app.button(key="start").click().run()
+    app.number_input(key="step_n").set_value(7).run()
+    app.button(key="step").click().run()
+    run = the_run(app)
+    wait_for(lambda: run.status == "paused" and run.snapshot().step == 7)
     reload = AppTest.from_file(APP, default_timeout=TIMEOUT)
     reload.query_params.update(app.query_params)
     open_page(reload)
-    assert reload.query_params["run"] == token and registry().in_use() == 1
-    assert int(metric(reload, "Step")) >= 0 and reload.selectbox(key="preset").value == DEFAULT_PRESET
+    assert reload.query_params["run"] == token and registry().in_use() == 1 and the_run(reload) is run
+    assert metric(reload, "Step") == "7" and reload.selectbox(key="preset").value == DEFAULT_PRESET
 
 
 def test_a_second_viewer_follows_changes_and_never_overwrites_them(app: AppTest) -> None:
@@ -321,6 +326,18 @@ def test_compare_makes_two_runs_on_the_same_data_and_seed(app: AppTest) -> None:
     assert registry().get(tokens[0]) is None and registry().in_use() == 1
 
 
+def test_compare_gives_back_run_a_when_the_second_slot_is_busy(app: AppTest, monkeypatch) -> None:
+    monkeypatch.setenv("GANCORE_MAX_RUNS", "2")  # the page's run and Compare's A fill the machine
+    app.session_state["tab"] = "Compare"
+    open_page(app)
+    main = app.query_params["run"]
+    assert registry().capacity == 2 and registry().in_use() == 1
+    app.button(key="cmp_create").click().run()
+    assert any("All training slots are busy (2 of 2" in e.value for e in app.error)
+    assert registry().in_use() == 1 and registry().get(main) is not None  # A was rolled back, main kept
+    assert app.session_state["_compare"] is None and not app.exception  # no half pair to show
+
+
 def test_share_tab_offers_links_and_downloads(app: AppTest) -> None:
     app.session_state["tab"] = "Share & export"
     open_page(app)
@@ -332,12 +349,29 @@ def test_share_tab_offers_links_and_downloads(app: AppTest) -> None:
     assert {"Metrics (CSV)", "Settings (JSON)", "Sample picture (PNG)", "Checkpoint (.pt)"} <= downloads
 
 
-def test_pause_live_view_stops_the_timers(app: AppTest) -> None:
+@pytest.fixture
+def timers(monkeypatch) -> list[list[float]]:
+    """The fragment timers (auto-rerun intervals) each script run sent to the browser, one list per run."""
+    sent: list[list[float]] = []
+    original = LocalScriptRunner.forward_msgs
+
+    def spy(self):
+        messages = original(self)
+        sent.append([m.auto_rerun.interval for m in messages if m.HasField("auto_rerun")])
+        return messages
+
+    monkeypatch.setattr(LocalScriptRunner, "forward_msgs", spy)
+    return sent
+
+
+def test_pause_live_view_stops_the_timers(app: AppTest, timers: list[list[float]]) -> None:
     open_page(app)
+    assert timers[-1] and min(timers[-1]) == 2.0  # GANCORE_REFRESH: the live strip ticks every 2 s
     app.toggle(key="freeze").set_value(True).run()
-    assert app.session_state["freeze"] is True and not app.exception
+    assert timers[-1] == [] and not app.exception  # nothing redraws while paused
+    app.toggle(key="freeze").set_value(False).run()
     app.select_slider(key="refresh").set_value(5.0).run()
-    assert app.session_state["refresh"] == 5.0
+    assert timers[-1] and min(timers[-1]) == 5.0
 
 
 # --- the registry itself -------------------------------------------------------------------------------------------

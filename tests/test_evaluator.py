@@ -11,6 +11,7 @@ import torch
 from gancore.config import Config
 from gancore.evaluate.evaluator import Evaluator
 from gancore.run import Run
+from gancore.records import ImageFrame, LineFrame, PlaneFrame
 from gancore.train import Trainer
 
 
@@ -39,9 +40,9 @@ def test_a_collapsed_generator_covers_one_mode() -> None:
     r = Evaluator().evaluate(t)
     assert (r["modes_covered"], r["hq_fraction"]) == (1, 1.0)
     assert r["kl_uniform"] == pytest.approx(math.log(8))
-    assert list(r["histogram"]) == [0, 0, 0, 2500, 0, 0, 0, 0]
+    assert list(r.histogram) == [0, 0, 0, 2500, 0, 0, 0, 0]
     # every fake point sits on one mode: W1 is the mean distance from the real points to that centre
-    expected = np.mean(np.linalg.norm(r["real"][:512] - t.data.centres[3], axis=1))
+    expected = np.mean(np.linalg.norm(r.real[:512] - t.data.centres[3], axis=1))
     assert r["w1_exact"] == pytest.approx(expected, rel=0.02)
 
 
@@ -77,15 +78,15 @@ def test_images_real_digits_score_like_real_digits() -> None:
 def test_frames_for_each_kind_of_data() -> None:
     ring = Trainer(Config(device="cpu", width=16, depth=1))
     frame = Evaluator().frame(ring)
-    assert frame["kind"] == "2d" and frame["scores"].shape == (64, 64) and frame["arrows"].shape == (512, 2)
+    assert isinstance(frame, PlaneFrame) and frame.scores.shape == (64, 64) and frame.arrows.shape == (512, 2)
     one = Trainer(Config(dataset="gauss1d", device="cpu", width=16, depth=1))
     f1 = Evaluator().frame(one)
-    assert f1["kind"] == "1d"
-    np.testing.assert_allclose(f1["d_optimal"], f1["p_data"] / (f1["p_data"] + f1["p_g"]), rtol=1e-5)
-    assert np.trapezoid(f1["p_data"], f1["grid"]) == pytest.approx(1.0, abs=0.01)
+    assert isinstance(f1, LineFrame)
+    np.testing.assert_allclose(f1.d_optimal, f1.p_data / (f1.p_data + f1.p_g), rtol=1e-5)
+    assert np.trapezoid(f1.p_data, f1.grid) == pytest.approx(1.0, abs=0.01)
     digits = Trainer(Config(dataset="digits", conditional=True, device="cpu", width=16, depth=1))
     fi = Evaluator().frame(digits)
-    assert fi["kind"] == "image" and fi["images"].shape == (100, 28, 28) and fi["rows"] == 10
+    assert isinstance(fi, ImageFrame) and fi.images.shape == (100, 28, 28) and fi.rows == 10
 
 
 def test_evaluations_land_on_exact_steps_and_report_their_cost() -> None:
@@ -94,10 +95,10 @@ def test_evaluations_land_on_exact_steps_and_report_their_cost() -> None:
     run.wait(60)
     snap = run.snapshot()
     run.stop()
-    assert list(snap.state["evals"]["step"]) == [0, 50, 100, 150, 200, 250]
-    assert snap.state["evals"]["histogram"].shape == (6, 8)
-    cost = snap.state["eval_cost"]
-    assert cost["evaluations"] == 6 and 0 < cost["share"] < 1
+    assert list(snap.evaluations["step"]) == [0, 50, 100, 150, 200, 250]
+    assert snap.evaluations.histogram.shape == (6, 8)
+    cost = snap.eval_cost
+    assert cost.evaluations == 6 and 0 < cost.share < 1
 
 
 def test_a_user_folder_with_a_small_test_split_trains_and_evaluates(tmp_path) -> None:
@@ -112,6 +113,24 @@ def test_a_user_folder_with_a_small_test_split_trains_and_evaluates(tmp_path) ->
     snap = run.snapshot()
     run.stop()
     assert run.status == "finished", run.reason
-    assert list(snap.state["evals"]["step"]) == [0, 2, 4]
-    assert np.isfinite(snap.state["evaluation"]["swd"]) and snap.state["evaluation"]["histogram"].sum() == 20
+    assert list(snap.evaluations["step"]) == [0, 2, 4]
+    assert np.isfinite(snap.evaluation["swd"]) and snap.evaluation.histogram.sum() == 20
     assert (folder / "classifier.pt").is_file()
+
+
+def test_thinning_keeps_the_first_and_the_latest_evaluations(small: Config, monkeypatch) -> None:
+    """Past MAX_EVALS every other evaluation is dropped: the count stays bounded, the run's start and its
+    newest evaluation stay, and the kept steps stay in order. With a cap of 4 and one evaluation per step
+    (steps 0..8): 0-4 -> 0,2,4; +5,6 -> 0,4,6; +7,8 -> 0,6,8."""
+    from gancore.evaluate import evaluator
+
+    monkeypatch.setattr(evaluator, "MAX_EVALS", 4)
+    run = Run(small.replace(eval_every=1), hooks=[Evaluator(frames=False)])
+    try:
+        run.step("iteration", 8)
+        assert run.wait(20)
+        snap = run.snapshot()
+    finally:
+        run.stop()
+    assert snap.evaluations["step"].tolist() == [0, 6, 8]
+    assert snap.evaluation.step == 8 and snap.eval_cost is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import tracemalloc
 
 import numpy as np
 
@@ -15,13 +16,21 @@ def rows(start: int, n: int) -> np.ndarray:
 
 
 def test_memory_is_flat_however_many_rows() -> None:
+    """Python's allocator sees no growth between 20,000 and 200,000 rows, and the snapshot still spans the
+    whole run: the first row near step 0, the last one exact."""
     store = MetricsStore(["step", "x"], recent=100, history=64)
-    size = store.nbytes()
-    for start in range(0, 200_000, 500):
-        store.append(rows(start, 500))
-    snap = store.snapshot()
-    assert store.nbytes() == size
-    assert len(snap.columns["step"]) <= 100 + 64
+    tracemalloc.start()
+    try:
+        for start in range(0, 200_000, 500):
+            store.append(rows(start, 500))
+            if start == 20_000:
+                early, _ = tracemalloc.get_traced_memory()
+        late, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert late - early < 10_000, (early, late)  # a list of every row would add 1.4 MB
+    steps = store.snapshot().columns["step"]
+    assert 100 < len(steps) <= 100 + 64 and steps[-1] == 199_999 and steps[0] < 200_000 / 64
 
 
 def test_recent_window_is_exact_and_history_is_ordered_averages() -> None:
@@ -59,16 +68,39 @@ def test_versions_change_only_with_data() -> None:
 
 
 def test_concurrent_appends_and_snapshots() -> None:
+    """Readers snapshot while the writer appends (at least 200 snapshots overlap the writing): every snapshot
+    is consistent, and nothing the writer wrote is lost or doubled."""
     store = MetricsStore(["step", "x"], recent=256, history=64)
+    readers_done = threading.Event()
+    appended = []
 
     def writer():
-        for start in range(0, 20_000, 50):
+        start = 0
+        while not readers_done.is_set() or start < 5_000:
             store.append(rows(start, 50))
+            start += 50
+        appended.append(start)
 
     thread = threading.Thread(target=writer)
+    v0 = store.version
     thread.start()
-    while thread.is_alive():
+    seen = 0
+    while seen < 200:
         snap = store.snapshot()
         assert len(snap.columns["step"]) == len(snap.columns["x"])
         assert np.allclose(snap.columns["x"], 2 * snap.columns["step"])
+        assert np.all(np.diff(snap.columns["step"]) > 0)
+        seen += 1
+    readers_done.set()
     thread.join()
+    (total,) = appended
+    final = store.snapshot()
+    assert final.version == v0 + total // 50  # one version per append
+    assert list(final.columns["step"][-256:]) == list(range(total - 256, total))
+
+
+def test_the_event_cap_keeps_the_newest_events_in_order() -> None:
+    store = MetricsStore(["step"], max_events=3)
+    for step in range(10):
+        store.add_event(Event(step, "lr_d", step, step + 1))
+    assert [e.step for e in store.snapshot().events] == [7, 8, 9]
