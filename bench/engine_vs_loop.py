@@ -124,7 +124,8 @@ def main() -> None:
         r = alternate(lambda: engine_rate(run, args.seconds),
                       lambda: run.call(lambda trainer: loop_rate(loop, args.seconds, device)).result(),
                       args.rounds)
-        share = (run.snapshot().state.get("eval_cost") or {}).get("share", float("nan"))
+        cost = run.snapshot().eval_cost
+        share = cost.share if cost is not None else float("nan")
         run.stop()
         results[name] = {**r, "eval_share": share}
         rows.append([name, f"{r['a']:.1f}", f"{r['b']:.1f}", f"{r['ratio']:.2f}",

@@ -83,8 +83,9 @@ def run_share(config: Config, seconds: float, frames: bool) -> dict:
     run.wait()
     snap = run.snapshot()
     run.stop()
-    cost = snap.state.get("eval_cost") or {}
-    return {"steps": snap.step, "evaluations": cost.get("evaluations"), "share": cost.get("share"),
+    cost = snap.eval_cost
+    return {"steps": snap.step, "evaluations": cost.evaluations if cost else None,
+            "share": cost.share if cost else None,
             "eval_every": config.eval_every}
 
 

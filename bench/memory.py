@@ -80,7 +80,7 @@ def main() -> None:
     rows = [["after 1,000 steps", f"{at_1k:.1f}"], [f"after {args.steps:,} steps", f"{at_end:.1f}"],
             ["growth", f"{growth:.1f} ({'under' if growth < TARGET_MB else 'OVER'} the {TARGET_MB:g} MB target)"],
             ["rows kept in the store", f"{len(snap.columns['step']):,} ({store.nbytes() / 1e6:.2f} MB of arrays)"],
-            ["evaluations kept", f"{len(snap.state['evals']['step'])}"],
+            ["evaluations kept", f"{len(snap.evaluations)}"],
             ["wall time", f"{time.perf_counter() - started:.0f} s"]]
     print(table(["process memory (RSS)", "MB"], rows, f"Memory of one run ({machine()})"))
     write_json(args.json, {"machine": machine(), "rss_1k_mb": at_1k, "rss_end_mb": at_end, "steps": args.steps,

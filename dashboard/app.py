@@ -1,7 +1,7 @@
 """gancore's live dashboard: `streamlit run dashboard/app.py`. Page layout only.
 
 The page attaches to a run (session.py), draws the sidebar from the Config (controls.py) and four tabs:
-Live (live.py), Theory, Compare and Share (views.py). Training happens in the engine's thread; this
+Live (live.py), Theory (theory_page.py), Compare and Share (views.py). Training happens in the engine's thread; this
 script only reads snapshots and posts commands.
 """
 
@@ -16,14 +16,14 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts dashboard
 
 import streamlit as st  # noqa: E402
 
-from dashboard import controls, live, session, views  # noqa: E402
+from dashboard import controls, live, session, theory_page, views  # noqa: E402
 
 st.set_page_config(page_title="gancore · watch GANs train", page_icon="🎛️", layout="wide",
                    initial_sidebar_state="expanded")
 
 entry = session.attach()
 if entry is None:  # every training slot is busy: the theory needs none
-    views.theory_tab()
+    theory_page.draw()
     st.stop()
 
 controls.sidebar(entry)
@@ -41,7 +41,7 @@ if live_tab.open:
         live.live_tab(entry)
 if theory_tab.open:
     with theory_tab:
-        views.theory_tab()
+        theory_page.draw()
 if compare_tab.open:
     with compare_tab:
         views.compare_tab(entry)

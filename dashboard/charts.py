@@ -18,7 +18,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from gancore.measures import CHART_GROUPS, EVAL_MEASURES, LAYER_PREFIX, Measure, compared, group_measures
 from gancore.metrics import Event, Snapshot
+from gancore.records import Evaluations, Frame, ImageFrame, LineFrame, PlaneFrame
 
 MAX_POINTS = 1000  # per trace: a chart never carries more, however long the run (~8 kB a series)
 MAX_MARKERS = 60  # most recent events drawn as vertical lines
@@ -43,7 +45,12 @@ MAX_REAL_POINTS = 256
 _TEMPLATE = go.layout.Template()  # no default template: Streamlit's or Plotly's costs ~3-7 kB a figure
 _AXIS = dict(gridcolor="#e3e3e3", zeroline=False, showline=True, linecolor="#555", ticks="outside",
              automargin=True)  # nested dicts only: "title_font"-style shortcuts exist in Python, not plotly.js
-SIGMOID_LOSSES = ("minimax", "nonsaturating", "kl")
+MEASURE_COLOURS = {"loss_d": COLORS["d"], "loss_g": COLORS["g"], "d_real": COLORS["d"], "d_fake": COLORS["g"],
+                   "d_accuracy": COLORS["accuracy"], "w_estimate": COLORS["estimate"], "critic_real": COLORS["d"],
+                   "critic_fake": COLORS["g"], "grad_norm_d": COLORS["d"], "grad_norm_g": COLORS["g"],
+                   "w1_exact": COLORS["w1"], "modes_covered": COLORS["covered"],
+                   "modes_covered_strict": COLORS["strict"], "hq_fraction": COLORS["hq"],
+                   "label_accuracy": COLORS["label"]}  # a measurement without an entry takes LAYER_PALETTE's
 
 
 # --- building blocks --------------------------------------------------------------------------------
@@ -140,7 +147,7 @@ class Chart:
                                     name=f"event:{e.what}"))
             if i >= labelled:  # horizontal labels, staggered down the plot so neighbours do not overlap
                 self.annotations.append(dict(
-                    x=e.step, y=1.0 - 0.11 * (i % 4), xref="x", yref="paper", text=event_text(e),
+                    x=e.step, y=1.0 - 0.11 * (i % 4), xref="x", yref="paper", text=e.short,
                     hovertext=e.label, showarrow=False, xanchor="left", yanchor="top", xshift=3,
                     font=dict(size=13, color=colour), bgcolor="rgba(255,255,255,0.8)"))
 
@@ -157,21 +164,6 @@ class Chart:
 
 
 VALIDATE = False  # tests turn Plotly's validation on, so a misspelt property fails there
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
-def event_text(event: Event) -> str:
-    """A short label for a marker: `lr_d 0.001→0.0002`."""
-    return f"{event.what} {_fmt(event.old)}→{_fmt(event.new)}"
-
-
-def _config(snapshot: Snapshot) -> dict[str, Any]:
-    return snapshot.state.get("config") or {}
 
 
 def _column_line(chart: Chart, snapshot: Snapshot, column: str, name: str, colour: str, *, width: float = 2.5,
@@ -196,136 +188,135 @@ def _finish(chart: Chart, snapshot: Snapshot, empty: bool, empty_text: str = "pr
     return chart.figure()
 
 
-# --- the live time charts -----------------------------------------------------------------------------
-def losses(snapshot: Snapshot) -> go.Figure:
-    """D's and G's losses per logged step."""
-    loss = _config(snapshot).get("loss", "")
-    chart = Chart(f"Losses ({loss})" if loss else "Losses", "loss")
-    drawn = _column_line(chart, snapshot, "loss_d", "D loss", COLORS["d"])
-    drawn |= _column_line(chart, snapshot, "loss_g", "G loss", COLORS["g"])
+# --- the live time charts: one builder for every chart group of the registry ---------------------------
+def _label(m: Measure, snapshot: Snapshot) -> str:
+    info = snapshot.info
+    return m.label_for(info).format(units=info.units if info else "modes")
+
+
+def group_chart(snapshot: Snapshot, key: str, per_layer: bool = False) -> go.Figure:
+    """The chart of one group of gancore.measures: every measurement of the group that applies to the run,
+    per-step ones as lines, evaluation numbers as lines with markers; "%" measurements on a right axis."""
+    group, info = CHART_GROUPS[key], snapshot.info
+    objective = info.objective if info else ""
+    title = group.title.format(objective=objective) if objective else group.title.split(" ({")[0]
+    chart = Chart(title, group.y_title, log_y=group.log)
+    if group.y_range:
+        chart.layout["yaxis"]["range"] = list(group.y_range)
+    if info is not None and not group.applies(info):
+        chart.note(group.not_applicable.format(objective=objective))
+        return _finish(chart, snapshot, False)
+    drawn = False
+    for i, m in enumerate(group_measures(key, info)):
+        colour = MEASURE_COLOURS.get(m.name, LAYER_PALETTE[i % len(LAYER_PALETTE)])
+        if m.name in EVAL_MEASURES:
+            drawn |= _eval_line(chart, snapshot.evaluations, m, _label(m, snapshot), colour)
+        elif m.hidden:  # click to show: drawn only beside a visible series
+            values = snapshot.columns.get(m.name)
+            if drawn and values is not None and np.isfinite(values).any():
+                x, y = downsample(snapshot.columns["step"], values, MAX_POINTS // 4)
+                chart.line(x, y, _label(m, snapshot), colour, width=1, dash=m.dash, visible="legendonly")
+        else:
+            drawn |= _column_line(chart, snapshot, m.name, _label(m, snapshot), colour, positive=m.log,
+                                  width=1.5 if m.dash else 2.5, dash=m.dash)
+    if per_layer and key == "gradients":
+        layers = [name for name in snapshot.columns if name.startswith(LAYER_PREFIX)]
+        for i, name in enumerate(layers):
+            _column_line(chart, snapshot, name, "G " + name[len(LAYER_PREFIX):],
+                         LAYER_PALETTE[i % len(LAYER_PALETTE)], width=1.5, dash="dot", positive=True)
+    if key == "critic" and info is not None and info.constraint == "weight clipping":
+        chart.note("clipped critic: its estimate is K·W1 for an unknown K", y=0.08)
     return _finish(chart, snapshot, not drawn)
+
+
+def _eval_line(chart: Chart, evals: Evaluations, m: Measure, label: str, colour: str) -> bool:
+    values = evals.get(m.name)
+    if values is None or not len(values) or not np.isfinite(values).any():
+        return False
+    steps = np.asarray(evals["step"], np.float32)
+    if m.unit == "%":
+        chart.line(steps, np.asarray(values, np.float32) * 100, f"{label} %", colour, width=2, dash="dash",
+                   yaxis="y2")
+    else:
+        chart.line(steps, np.asarray(values, np.float32), label, colour, width=3, mode="lines+markers",
+                   marker=dict(size=7))
+    return True
+
+
+def losses(snapshot: Snapshot) -> go.Figure:
+    return group_chart(snapshot, "losses")
 
 
 def probabilities(snapshot: Snapshot) -> go.Figure:
-    """D(x) on real and D(G(z)) on fake samples (sigmoid objectives only), with D's accuracy."""
-    chart = Chart("D(x) and D(G(z))", "probability")
-    chart.layout["yaxis"]["range"] = [-0.02, 1.02]
-    drawn = _column_line(chart, snapshot, "d_real", "D(x) real", COLORS["d"])
-    drawn |= _column_line(chart, snapshot, "d_fake", "D(G(z)) fake", COLORS["g"])
-    if drawn:
-        _column_line(chart, snapshot, "d_accuracy", "D accuracy", COLORS["accuracy"], width=1.5, dash="dot")
-    loss = _config(snapshot).get("loss", "")
-    if not drawn and loss and loss not in SIGMOID_LOSSES and len(snapshot.columns.get("step", ())):
-        chart.note(f"D is a critic, not a probability, with {loss}:<br>see the critic chart")
-        return _finish(chart, snapshot, False)
-    return _finish(chart, snapshot, not drawn)
+    return group_chart(snapshot, "probabilities")
 
 
 def critic(snapshot: Snapshot) -> go.Figure:
     """The critic's estimate E f(real) - E f(fake) beside the exact W1 of each evaluation. The raw critic
     values drift by an arbitrary constant, so they are hidden until clicked in the legend."""
-    loss = _config(snapshot).get("loss", "")
-    chart = Chart("Critic estimate vs exact W1", "distance")
-    name = "D logit gap" if loss in SIGMOID_LOSSES else "critic E f(real) − E f(fake)"
-    drawn = _column_line(chart, snapshot, "w_estimate", name, COLORS["estimate"], width=2)
-    for column, label in (("critic_real", "E f(real)"), ("critic_fake", "E f(fake)")):  # click to show
-        values = snapshot.columns.get(column)
-        if drawn and values is not None and np.isfinite(values).any():
-            x, y = downsample(snapshot.columns["step"], values, MAX_POINTS // 4)
-            chart.line(x, y, label, COLORS["d" if column == "critic_real" else "g"], width=1, dash="dot",
-                       visible="legendonly")
-    evals = _evals(snapshot)
-    w1 = evals.get("w1_exact")
-    if w1 is not None and len(w1) and np.isfinite(w1).any():
-        chart.line(np.asarray(evals["step"], np.float32), np.asarray(w1, np.float32), "exact W1", COLORS["w1"],
-                   width=3, mode="lines+markers", marker=dict(size=7))
-        drawn = True
-    if loss == "wgan":
-        chart.note("clipped critic: its estimate is K·W1 for an unknown K", y=0.08)
-    return _finish(chart, snapshot, not drawn)
+    return group_chart(snapshot, "critic")
 
 
 def gradients(snapshot: Snapshot, per_layer: bool = False) -> go.Figure:
-    """Gradient norms of D and G on a log axis (vanishing gradients span orders of magnitude);
-    optionally G's norm per layer."""
-    chart = Chart("Gradient norms", "norm (log scale)", log_y=True)
-    drawn = _column_line(chart, snapshot, "grad_norm_d", "D", COLORS["d"], positive=True)
-    drawn |= _column_line(chart, snapshot, "grad_norm_g", "G", COLORS["g"], positive=True)
-    if per_layer:
-        layers = [name for name in snapshot.columns if name.startswith("grad_norm_g.")]
-        for i, name in enumerate(layers):
-            _column_line(chart, snapshot, name, "G " + name.split(".", 1)[1], LAYER_PALETTE[i % len(LAYER_PALETTE)],
-                         width=1.5, dash="dot", positive=True)
-    return _finish(chart, snapshot, not drawn)
-
-
-def _evals(snapshot: Snapshot) -> dict[str, np.ndarray]:
-    return snapshot.state.get("evals") or {}
+    """Gradient norms of D and G on a log axis (vanishing gradients span orders of magnitude)."""
+    return group_chart(snapshot, "gradients", per_layer)
 
 
 def _waiting(chart: Chart, snapshot: Snapshot) -> go.Figure:
-    every = _config(snapshot).get("eval_every")
+    every = snapshot.config.get("eval_every")
     chart.note("waiting for the first evaluation" + (f" (every {every} steps)" if every else ""))
     return _finish(chart, snapshot, False)
 
 
+def _unit(snapshot: Snapshot) -> str:
+    return snapshot.info.unit if snapshot.info else "mode"
+
+
 def coverage(snapshot: Snapshot) -> go.Figure:
-    """Modes (classes) covered, loosely and strictly, out of the total; and the high-quality share."""
-    evals = _evals(snapshot)
-    what = "classes" if _is_image(snapshot) else "modes"
+    """Modes (classes) covered, loosely and strictly, out of the total; the high-quality share and, for
+    conditional runs, the label accuracy on a % axis: the registry's "coverage" group."""
+    evals = snapshot.evaluations
+    what = snapshot.info.units if snapshot.info else "modes"
     chart = Chart(f"{what.capitalize()} covered and sample quality", what)
-    steps = evals.get("step")
-    if steps is None or not len(steps):
+    if not len(evals):
         return _waiting(chart, snapshot)
-    steps = np.asarray(steps, np.float32)
+    steps = np.asarray(evals["step"], np.float32)
     total = float(np.nanmax(evals["modes_total"])) if np.isfinite(evals["modes_total"]).any() else 0.0
     if total <= 0:
-        chart.note("this data set has no modes to count: watch W1")
+        chart.note(f"this data set has no {what} to count: watch W1")
         return _finish(chart, snapshot, False)
-    chart.line(steps, evals["modes_covered"], f"{what} hit", COLORS["covered"], mode="lines+markers",
-               marker=dict(size=6))
-    chart.line(steps, evals["modes_covered_strict"], "with a fair share", COLORS["strict"], mode="lines+markers",
-               marker=dict(size=6))
-    for trace in chart.data:
-        trace["line"]["shape"] = "hv"  # counts hold until the next evaluation
+    for i, m in enumerate(group_measures("coverage", snapshot.info)):
+        colour = MEASURE_COLOURS.get(m.name, LAYER_PALETTE[i % len(LAYER_PALETTE)])
+        if m.unit == "%":
+            _eval_line(chart, evals, m, _label(m, snapshot), colour)
+        else:  # counts hold until the next evaluation
+            chart.line(steps, evals[m.name], _label(m, snapshot), colour, mode="lines+markers", marker=dict(size=6))
+            chart.data[-1]["line"]["shape"] = "hv"
     chart.hline(total)
-    chart.line(steps, np.asarray(evals["hq_fraction"], np.float32) * 100, "high quality %", COLORS["hq"],
-               width=2, dash="dash", yaxis="y2")
-    accuracy = evals.get("label_accuracy")
-    if accuracy is not None and np.isfinite(accuracy).any():
-        chart.line(steps, np.asarray(accuracy, np.float32) * 100, "label accuracy %", COLORS["label"], width=2,
-                   dash="dot", yaxis="y2")
     chart.layout["yaxis"]["range"] = [-0.3, total + 0.6]
     chart.layout["yaxis2"] = dict(overlaying="y", side="right", range=[-2, 102], showgrid=False,
                                   title=dict(text="%"), ticks="outside", showline=True, linecolor="#555")
     return _finish(chart, snapshot, False)
 
 
-def _is_image(snapshot: Snapshot) -> bool:
-    frame = snapshot.state.get("frame") or {}
-    if frame.get("kind"):
-        return frame["kind"] == "image"
-    return _config(snapshot).get("dataset") in ("digits", "mnist", "fashion")
-
-
 def class_histogram(snapshot: Snapshot) -> go.Figure:
     """The latest evaluation's high-quality samples per mode (class) as bars; modes without a fair share
     are grey, and a dashed line marks what a uniform spread would give."""
-    what = "class" if _is_image(snapshot) else "mode"
-    evaluation = snapshot.state.get("evaluation") or {}
-    hist = evaluation.get("histogram")
-    title = f"Samples per {what}" + (f" (step {int(evaluation['step'])})" if "step" in evaluation else "")
+    what = _unit(snapshot)
+    evaluation = snapshot.evaluation
+    hist = evaluation.histogram if evaluation is not None else None
+    title = f"Samples per {what}" + (f" (step {evaluation.step})" if evaluation is not None else "")
     chart = Chart(title, "samples", x_title=what)
     chart.layout["hovermode"] = "closest"
     if hist is None or not len(hist):
-        no_modes = evaluation and evaluation.get("modes_total", 1) == 0
+        no_modes = evaluation is not None and evaluation["modes_total"] == 0
         chart.note("this data set has no modes: no histogram" if no_modes else "waiting for the first evaluation")
         return chart.figure()
     hist = np.asarray(hist, np.float32)
     if not hist.sum():
         chart.note(f"no sample is close to any {what} yet" if what == "mode" else "no confident sample yet")
         return chart.figure()
-    protocol = evaluation.get("coverage") or {}
+    protocol = evaluation.coverage or {}
     needed = float(protocol.get("strict_min_count") or 0.0)
     colours = [COLORS["covered"] if c >= max(needed, 1) else COLORS["uncovered"] for c in hist]
     chart.add("bar", x=[str(i) for i in range(len(hist))], y=hist, marker=dict(color=colours), name="samples",
@@ -338,11 +329,11 @@ def class_histogram(snapshot: Snapshot) -> go.Figure:
 def class_heatmap(snapshot: Snapshot) -> go.Figure:
     """The class-by-time matrix: each column one evaluation, each row a mode (class), colour = share of
     that evaluation's high-quality samples. Mode hopping shows as bands that jump."""
-    what = "class" if _is_image(snapshot) else "mode"
+    what = _unit(snapshot)
     chart = Chart(f"Share of samples per {what} over time", what)
     chart.layout["hovermode"] = "closest"
-    evals = _evals(snapshot)
-    hist = evals.get("histogram")
+    evals = snapshot.evaluations
+    hist = evals.histogram
     if hist is None or not len(hist) or np.ndim(hist) != 2 or not hist.shape[1]:
         return _waiting(chart, snapshot)
     hist = np.asarray(hist, np.float32)
@@ -365,40 +356,42 @@ def class_heatmap(snapshot: Snapshot) -> go.Figure:
 
 
 def time_charts(snapshot: Snapshot, per_layer: bool = False) -> dict[str, go.Figure]:
-    """Every live time chart of the dashboard, by key."""
-    return {"losses": losses(snapshot), "probabilities": probabilities(snapshot), "critic": critic(snapshot),
-            "gradients": gradients(snapshot, per_layer), "coverage": coverage(snapshot),
-            "heatmap": class_heatmap(snapshot)}
+    """Every live time chart of the dashboard, by key: the registry's chart groups that the run shows, then
+    the evaluations' coverage and the class-by-time heatmap."""
+    info = snapshot.info
+    groups = [g.key for g in CHART_GROUPS.values() if info is None or g.applies(info) or g.explained]
+    figures = {key: group_chart(snapshot, key, per_layer) for key in groups}
+    return figures | {"coverage": coverage(snapshot), "heatmap": class_heatmap(snapshot)}
 
 
 # --- samples ------------------------------------------------------------------------------------------
 LAYERS = ("field", "real", "fake", "arrows")
 
 
-def samples(frame: dict[str, Any] | None, layers: Iterable[str] = LAYERS, height: int = 560) -> go.Figure:
+def samples(frame: Frame | None, layers: Iterable[str] = LAYERS, height: int = 560) -> go.Figure:
     """The picture of a 1-D or 2-D frame (image frames are shown with `image_grid`)."""
-    if not frame or frame.get("kind") not in ("1d", "2d"):
+    if not isinstance(frame, (PlaneFrame, LineFrame)):
         chart = Chart("Samples", x_title="", height=height)
-        chart.note("no picture yet" if not frame else "image samples are shown as a grid")
+        chart.note("no picture yet" if frame is None else "image samples are shown as a grid")
         return chart.figure()
-    if frame["kind"] == "2d":
+    if isinstance(frame, PlaneFrame):
         return samples_2d(frame, layers, height)
     return samples_1d(frame, height=min(height, 420))
 
 
-def samples_2d(frame: dict[str, Any], layers: Iterable[str] = LAYERS, height: int = 560) -> go.Figure:
+def samples_2d(frame: PlaneFrame, layers: Iterable[str] = LAYERS, height: int = 560) -> go.Figure:
     """Real and fake points over D's field (probability for sigmoid objectives, raw critic otherwise),
     with arrows where G's loss pushes each fake point. Arrows keep their true scale (capped), so a
     vanishing generator gradient is seen as arrows shrinking to nothing."""
     layers = set(layers)
-    bounds = np.asarray(frame["bounds"], np.float32)
-    sigmoid = bool(frame.get("sigmoid"))
-    chart = Chart(f"Samples at step {int(frame.get('step', 0))}", x_title="", height=height)
+    bounds = np.asarray(frame.bounds, np.float32)
+    sigmoid = frame.probabilities
+    chart = Chart(f"Samples at step {frame.step}", x_title="", height=height)
     chart.layout.update(hovermode="closest", margin=dict(l=10, r=10, t=40, b=10),
                         legend=dict(orientation="h", y=-0.06, yanchor="top", x=0.0, xanchor="left",
                                     font=dict(size=14)))
-    if "field" in layers and frame.get("scores") is not None:
-        scores = np.asarray(frame["scores"], np.float32)
+    if "field" in layers:
+        scores = np.asarray(frame.scores, np.float32)
         if sigmoid:
             z = (0.5 * (1 + np.tanh(0.5 * scores))).astype(np.float32)
             extra = dict(zmin=0.0, zmax=1.0, colorbar=dict(title=dict(text="D(x)"), thickness=12))
@@ -408,16 +401,16 @@ def samples_2d(frame: dict[str, Any], layers: Iterable[str] = LAYERS, height: in
             spread = float(np.max(np.abs(scores - centre))) or 1.0
             extra = dict(zmin=centre - spread, zmax=centre + spread,
                          colorbar=dict(title=dict(text="critic"), thickness=12))
-        chart.add("heatmap", x=np.asarray(frame["xs"], np.float32), y=np.asarray(frame["ys"], np.float32), z=z,
+        chart.add("heatmap", x=np.asarray(frame.xs, np.float32), y=np.asarray(frame.ys, np.float32), z=z,
                   colorscale=FIELD_SCALE, name="D field",
                   hovertemplate="x %{x:.2f}<br>y %{y:.2f}<br>%{z:.3g}<extra></extra>", **extra)
     if "real" in layers:  # the data never moves: a subset draws it as well, for half the browser's work
-        real = np.asarray(frame["real"], np.float32)[:MAX_REAL_POINTS]
+        real = np.asarray(frame.real, np.float32)[:MAX_REAL_POINTS]
         chart.add("scatter", x=real[:, 0], y=real[:, 1], mode="markers", name="real",
                   marker=dict(color=COLORS["real"], size=5, opacity=0.7))
-    fake = np.asarray(frame["fake"], np.float32)
-    if "arrows" in layers and frame.get("arrows") is not None:
-        chart.data.append(_arrows(fake, np.asarray(frame["arrows"], np.float32), bounds))
+    fake = np.asarray(frame.fake, np.float32)
+    if "arrows" in layers:
+        chart.data.append(_arrows(fake, np.asarray(frame.arrows, np.float32), bounds))
     if "fake" in layers:
         chart.add("scatter", x=fake[:, 0], y=fake[:, 1], mode="markers", name="fake G(z)",
                   marker=dict(color=COLORS["fake"], size=6, line=dict(color="white", width=0.5)))
@@ -450,31 +443,30 @@ def _arrows(points: np.ndarray, push: np.ndarray, bounds: np.ndarray) -> dict[st
                 marker=dict(symbol="arrow", angleref="previous", size=sizes, color=COLORS["arrow"]))
 
 
-def samples_1d(frame: dict[str, Any], height: int = 420) -> go.Figure:
+def samples_1d(frame: LineFrame, height: int = 420) -> go.Figure:
     """The GAN paper's picture: p_data, p_g, D(x) (or the raw critic) and the optimal D for this G."""
-    grid = np.asarray(frame["grid"], np.float32)
-    chart = Chart(f"Densities and D at step {int(frame.get('step', 0))}", "density", x_title="x", height=height)
-    chart.line(grid, np.asarray(frame["p_data"], np.float32), "p_data", "#888", width=2, fill="tozeroy",
+    grid = np.asarray(frame.grid, np.float32)
+    chart = Chart(f"Densities and D at step {frame.step}", "density", x_title="x", height=height)
+    chart.line(grid, np.asarray(frame.p_data, np.float32), "p_data", "#888", width=2, fill="tozeroy",
                fillcolor="rgba(120,120,120,0.25)")
-    chart.line(grid, np.asarray(frame["p_g"], np.float32), "p_g", COLORS["g"], width=3)
-    probability = frame.get("d_prob")
+    chart.line(grid, np.asarray(frame.p_g, np.float32), "p_g", COLORS["g"], width=3)
+    probability = frame.d_prob
     if probability is not None:
         chart.line(grid, np.asarray(probability, np.float32), "D(x)", COLORS["d"], width=3, yaxis="y2")
         right: dict[str, Any] = dict(range=[-0.02, 1.02], title=dict(text="D(x)"))
-        if frame.get("d_optimal") is not None:
-            chart.line(grid, np.asarray(frame["d_optimal"], np.float32), "optimal D", COLORS["optimal"], width=2,
-                       dash="dash", yaxis="y2")
+        chart.line(grid, np.asarray(frame.d_optimal, np.float32), "optimal D", COLORS["optimal"], width=2,
+                   dash="dash", yaxis="y2")
     else:
-        chart.line(grid, np.asarray(frame["scores"], np.float32), "critic f(x)", COLORS["d"], width=3, yaxis="y2")
+        chart.line(grid, np.asarray(frame.scores, np.float32), "critic f(x)", COLORS["d"], width=3, yaxis="y2")
         right = dict(title=dict(text="critic f(x)"))
     chart.layout["yaxis2"] = dict(overlaying="y", side="right", showgrid=False, ticks="outside", showline=True,
                                   linecolor="#555", **right)
     return chart.figure()
 
 
-def image_grid(frame: dict[str, Any] | None, scale: int = 2) -> np.ndarray | None:
+def image_grid(frame: Frame | None, scale: int = 2) -> np.ndarray | None:
     """The image frame as one uint8 picture (a row per class when conditional), upscaled for a projector."""
-    if not frame or frame.get("kind") != "image":
+    if not isinstance(frame, ImageFrame):
         return None
     from gancore.render import frame_picture
     picture = frame_picture(frame)
@@ -482,25 +474,19 @@ def image_grid(frame: dict[str, Any] | None, scale: int = 2) -> np.ndarray | Non
 
 
 # --- comparing runs -----------------------------------------------------------------------------------
-COMPARE_METRICS: dict[str, tuple[str, str, bool]] = {  # key: (title, source, log axis)
-    "w1_exact": ("Exact W1 (lower is better)", "evals", False),
-    "modes_covered_strict": ("Modes with a fair share", "evals", False),
-    "hq_fraction": ("High-quality fraction", "evals", False),
-    "grad_norm_g": ("G gradient norm", "columns", True),
-    "w_estimate": ("Critic estimate / D logit gap", "columns", False),
-    "loss_g": ("G loss", "columns", False),
-}
+COMPARE_METRICS: dict[str, Measure] = compared()  # the registry's measurements marked for comparison
 
 
 def compare(runs: Sequence[tuple[str, Snapshot]], metric: str, x: str = "step", height: int = 300) -> go.Figure:
     """One metric of several runs overlaid, against the step or the wall-clock time (a WGAN-GP iteration
     does 5 critic steps: time is the fair axis for cost)."""
-    title, source, log_y = COMPARE_METRICS[metric]
-    chart = Chart(title, "", x_title="seconds" if x == "time" else "step", height=height, log_y=log_y)
+    m = COMPARE_METRICS[metric]
+    log_y, per_step = m.log, m.name not in EVAL_MEASURES
+    chart = Chart(m.compare, "", x_title="seconds" if x == "time" else "step", height=height, log_y=log_y)
     for i, (label, snapshot) in enumerate(runs):
         colour = RUN_PALETTE[i % len(RUN_PALETTE)]
         columns = snapshot.columns
-        if source == "columns":
+        if per_step:
             y = columns.get(metric)
             if y is None or not len(y):
                 continue
@@ -510,8 +496,8 @@ def compare(runs: Sequence[tuple[str, Snapshot]], metric: str, x: str = "step", 
             xs, y = downsample(xs, y)
             mode = "lines"
         else:
-            evals = _evals(snapshot)
-            if "step" not in evals or not len(evals["step"]):
+            evals = snapshot.evaluations
+            if not len(evals):
                 continue
             xs = np.asarray(evals["step"], np.float32)
             if x == "time":

@@ -19,6 +19,7 @@ import streamlit as st
 
 from gancore.config import FIELDS, LIVE_FIELDS, Config, ConfigError
 from gancore.data import DATASETS, DataError
+from gancore.info import STEP_KINDS
 from gancore.presets import PRESETS
 
 from . import share
@@ -46,7 +47,6 @@ SECTIONS: list[tuple[str, tuple[str, ...], bool]] = [  # (title, fields, expande
 ]
 FLOAT_STEPS = {"beta1": 0.05, "beta2": 0.001, "gp_lambda": 0.1, "radius": 0.1, "std": 0.01}
 DATA_PARAMS = ("modes", "radius", "std")
-STEP_KINDS = {"iteration": "iteration", "d": "D only", "g": "G only"}
 REFRESH_CHOICES = (0.5, 1.0, 2.0, 5.0, 10.0)
 NEEDS_RESET = " ↻"  # marks settings that need a new run
 

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from gancore.metrics import Snapshot
+from gancore.records import ImageFrame
 from gancore.presets import PRESETS
 
 from . import charts, session, status
@@ -55,8 +56,9 @@ def live_tab(entry: Entry) -> None:
     when it sees the status or the settings change (Start pressed or a learning rate moved in another
     tab, a run finishing) it reruns the page: the timers are re-planned and the sidebar follows."""
     every = interval()
-    image = entry.run.config.spec.is_image
-    status_now = snapshot(entry).state.get("status", "ready")
+    snap = snapshot(entry)
+    image = snap.info is not None and snap.info.is_image
+    status_now = snap.status
     st.session_state["_drawn"] = _drawn(entry, status_now)
     busy = every if status_now == "running" else None
     st.fragment(run_every=every)(_status_strip)(entry.token)
@@ -85,9 +87,8 @@ def _status_strip(token: str) -> None:
     if entry is None:
         return
     snap = snapshot(entry)
-    state = snap.state
     numbers = status.headline(snap)
-    run_status = state.get("status", "ready")
+    run_status = snap.status
     cols = st.columns([1.3, 1, 1, 1, 1.2, 1])
     cols[0].metric("Status", run_status)
     with cols[1].container(key="step-counter"):
@@ -98,18 +99,17 @@ def _status_strip(token: str) -> None:
             st.caption(f"logged {stamp}")
     cols[2].metric("Iterations / s", numbers["speed"])
     cols[3].metric(numbers["distance_label"], numbers["distance"])
-    image = entry.run.config.spec.is_image
-    cols[4].metric("Classes with a fair share" if image else "Modes with a fair share", numbers["coverage"])
+    cols[4].metric(numbers["coverage_label"], numbers["coverage"])
     cols[5].metric("High quality", numbers["quality"])
-    banner = status.run_banner(state)
+    banner = status.run_banner(snap)
     if banner is not None:
         SHOW[banner.level](banner.text)
-    if state.get("message"):
-        st.warning(f"A setting was not applied: {state['message']}")
-    if run_status == "error" and state.get("traceback"):
+    if snap.message:
+        st.warning(f"A setting was not applied: {snap.message}")
+    if run_status == "error" and snap.traceback:
         with st.expander("Details"):
-            st.code(state["traceback"])
-    for b in status.diagnosis_banners(state.get("diagnoses")):
+            st.code(snap.traceback)
+    for b in status.diagnosis_banners(snap.diagnoses):
         SHOW[b.level](b.text)
     preset = PRESETS.get(entry.meta.get("preset", ""))
     if preset is not None and entry.run.config == preset.config and preset.shows(snap):
@@ -124,11 +124,11 @@ def _samples(token: str) -> None:
     if entry is None:
         return
     snap = snapshot(entry)
-    frame = snap.state.get("frame")
-    if frame is not None and frame.get("kind") == "image":
+    frame = snap.frame
+    if isinstance(frame, ImageFrame):
         picture = cached("image", (token, id(frame)), lambda: charts.image_grid(frame), keep=frame)
-        rows = "one row per class" if frame.get("rows") else "fixed noise"
-        st.image(picture, caption=f"Samples at step {int(frame.get('step', 0))} ({rows})", width="stretch")
+        rows = "one row per class" if frame.rows else "fixed noise"
+        st.image(picture, caption=f"Samples at step {frame.step} ({rows})", width="stretch")
     else:
         layers = st.pills("Layers", charts.LAYERS, selection_mode="multi", default=list(charts.LAYERS),
                           key="layers", format_func={"field": "D heatmap", "real": "real", "fake": "fake",
@@ -136,7 +136,7 @@ def _samples(token: str) -> None:
         fig = cached("samples", (token, id(frame), tuple(layers or ())),
                      lambda: charts.samples(frame, layers or ()), keep=frame)
         chart(fig, "chart-samples")
-    evaluation = snap.state.get("evaluation")
+    evaluation = snap.evaluation
     hist = cached("histogram", (token, id(evaluation)), lambda: charts.class_histogram(snap), keep=evaluation)
     chart(hist, "chart-histogram")
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from gancore.config import FIELDS, Config, ConfigError
 from gancore.metrics import Snapshot
+from gancore.records import Frame
 from gancore.presets import DEFAULT_PRESET, PRESETS
 
 CUSTOM = "custom"  # a link without a known preset: settings are relative to Config()'s defaults
@@ -114,9 +115,9 @@ def events_csv(snapshot: Snapshot) -> str:
     return out.getvalue()
 
 
-def sample_png(frame: Mapping[str, Any] | None) -> bytes | None:
+def sample_png(frame: Frame | None) -> bytes | None:
     """The current samples as a PNG, drawn by the engine's renderer (the same picture the CLI saves)."""
-    if not frame:
+    if frame is None:
         return None
     from gancore.render import frame_picture, png
     return png(frame_picture(frame))

@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
+from gancore.evaluate.diagnose import Diagnosis
+from gancore.measures import EVAL_MEASURES
 from gancore.metrics import Snapshot
 
 LEVELS = {"ready": "info", "running": "info", "paused": "info", "finished": "success", "diverged": "error",
@@ -37,8 +39,8 @@ def logged_at(snapshot: Snapshot) -> str:
     """Wall-clock time (server clock, ms) at which the last shown step was logged: says the view is live,
     and lets the latency benchmark compare it with the moment the browser shows it."""
     times = snapshot.columns.get("time")
-    created = snapshot.state.get("created")
-    if times is None or not len(times) or created is None:
+    created = snapshot.created
+    if times is None or not len(times) or not created:
         return ""
     stamp = created + float(times[-1])
     return time.strftime("%H:%M:%S", time.localtime(stamp)) + f".{int(stamp % 1 * 1000):03d}"
@@ -47,14 +49,18 @@ def logged_at(snapshot: Snapshot) -> str:
 def headline(snapshot: Snapshot) -> dict[str, str]:
     """The status strip's numbers, formatted: step, speed, a distance to the data (exact W1 for toy data,
     the Fréchet distance of classifier features for images), coverage and quality."""
-    evaluation = snapshot.state.get("evaluation") or {}
+    evaluation = snapshot.evaluation.values if snapshot.evaluation is not None else {}
     total = evaluation.get("modes_total")
-    speed = steps_per_second(snapshot) if snapshot.state.get("status") == "running" else math.nan
+    speed = steps_per_second(snapshot) if snapshot.status == "running" else math.nan
     out = {"step": str(snapshot.step), "speed": "–" if math.isnan(speed) else f"{speed:.0f}"}
-    image = math.isnan(_number(evaluation.get("w1_exact"))) and not math.isnan(_number(evaluation.get("fd_features")))
-    out["distance_label"] = "Fréchet distance (features)" if image else "Exact W1"
-    distance = _number(evaluation.get("fd_features" if image else "w1_exact"))
+    image = snapshot.info is not None and snapshot.info.is_image
+    distance_name = "fd_features" if image else "w1_exact"
+    label = EVAL_MEASURES[distance_name].label_for(snapshot.info)
+    out["distance_label"] = label[0].upper() + label[1:]
+    distance = _number(evaluation.get(distance_name))
     out["distance"] = "–" if math.isnan(distance) else f"{distance:.3g}" if image else f"{distance:.3f}"
+    unit = snapshot.info.units if snapshot.info else "modes"
+    out["coverage_label"] = f"{unit.capitalize()} with a fair share"
     if total:
         out["coverage"] = f"{int(evaluation['modes_covered_strict'])} / {int(total)}"
         out["quality"] = f"{evaluation['hq_fraction']:.0%}"
@@ -70,10 +76,9 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-def run_banner(state: dict[str, Any]) -> Banner | None:
+def run_banner(snapshot: Snapshot) -> Banner | None:
     """Why the run is not training (paused, finished, diverged, stopped, error), or None while it is."""
-    status = state.get("status", "ready")
-    reason = state.get("reason") or ""
+    status, reason = snapshot.status, snapshot.reason
     if status == "running":
         return None
     texts = {
@@ -87,19 +92,13 @@ def run_banner(state: dict[str, Any]) -> Banner | None:
     return Banner(LEVELS.get(status, "info"), texts.get(status, f"{status}: {reason}"))
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
-
-
-def diagnosis_banners(diagnoses: list[Any] | None) -> list[Banner]:
+def diagnosis_banners(diagnoses: Iterable[Diagnosis]) -> list[Banner]:
     """The engine's detectors as banners: title in bold, one-line explanation, a suggestion."""
     banners = []
-    for d in diagnoses or []:
-        severity = str(_get(d, "severity", "warning")).lower()
-        level = "error" if severity in ("error", "critical", "severe", "high") else \
-            "info" if severity in ("info", "note", "low") else "warning"
-        text = f"**{_get(d, 'title', _get(d, 'kind', 'Diagnosis'))}**"
-        explanation, suggestion = _get(d, "explanation"), _get(d, "suggestion")
+    for d in diagnoses:
+        level = "error" if d.severity == "error" else "warning"
+        text = f"**{d.title}**"
+        explanation, suggestion = d.explanation, d.suggestion
         if explanation:
             text += f" — {explanation}"
         if suggestion:

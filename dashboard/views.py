@@ -1,5 +1,5 @@
-"""The Theory, Compare and Share tabs (the Live tab is in live.py). Layout and widgets only: the figures
-come from theory.py and charts.py, the links and files from share.py."""
+"""The Compare and Share tabs (Live is in live.py, Theory in theory_page.py). Layout and widgets only: the
+figures come from charts.py, the links and files from share.py."""
 
 from __future__ import annotations
 
@@ -9,68 +9,15 @@ import numpy as np
 import streamlit as st
 
 from gancore import checkpoint
-from gancore.config import LOSSES, Config, ConfigError
+from gancore.config import FIELDS, Config, ConfigError
 from gancore.data import DataError
-from gancore.presets import PRESETS
+from gancore.presets import CONTRAST_PRESET, PRESETS
+from gancore.records import ImageFrame
 
-from . import charts, share, theory
+from . import charts, share
 from .controls import interval
 from .live import chart, snapshot
 from .runs import Busy, Entry, lease, registry
-
-# --- Theory ------------------------------------------------------------------------------------------------
-
-
-def theory_tab() -> None:
-    """Three interactive pictures; a fragment, so moving a slider redraws this tab only."""
-    st.fragment(_theory)()
-
-
-def _theory() -> None:
-    st.subheader("1 · Why the original generator loss stalls")
-    controls, picture = st.columns([1, 3])
-    with controls:
-        at = st.slider("D(G(z)): how real D finds the fakes", 0.001, 0.999, 0.02, step=0.001, format="%.3f",
-                       key="th_d")
-        wrt = st.radio("Gradient with respect to", ["logit", "d"], key="th_wrt",
-                       format_func={"logit": "D's logit (what reaches G)", "d": "D(G(z)) itself"}.get)
-        values = theory.generator_losses(np.array([at]))
-        rows = [f"| {theory.GEN_LOSSES[n][0].split('  ')[0]} | {abs(v[2][0] if wrt == 'logit' else v[1][0]):.3g} |"
-                for n, v in values.items()]
-        st.markdown("| loss | gradient |\n|---|---|\n" + "\n".join(rows))
-        st.caption("Early in training D rejects the fakes (D(G(z)) ≈ 0). There the saturating loss passes "
-                   "back a gradient ∝ D(G(z)) → 0, while −log D passes back ≈ 1: same fixed point, "
-                   "very different learning signal.")
-    with picture:
-        chart(theory.generator_losses_figure(at, wrt), "theory-losses")
-
-    st.subheader("2 · JS divergence vs Wasserstein-1 as Q slides away from P")
-    controls, picture = st.columns([1, 3])
-    with controls:
-        shift = st.slider("Shift θ of Q", 0.0, 6.0, 2.0, step=0.1, key="th_shift")
-        shape = st.radio("Shape", ["uniform", "gaussian"], key="th_shape", horizontal=True)
-        p, q = theory.density(shape, 0.0), theory.density(shape, shift)
-        st.metric("JS(P, Q)", f"{theory.js_divergence(p, q):.3f} nats", help="log 2 = 0.693")
-        st.metric("W1(P, Q)", f"{theory.w1_distance(p, q):.3f}")
-        st.caption("Once the supports stop overlapping, JS is stuck at log 2: moving Q closer does not change "
-                   "it, so its gradient is zero. W1 keeps measuring the distance and tells G which way to go.")
-    with picture:
-        chart(theory.js_w1_figure(shift, shape), "theory-js-w1")
-
-    st.subheader("3 · The optimal discriminator vs a WGAN critic")
-    controls, picture = st.columns([1, 3])
-    with controls:
-        distance = st.slider("Distance between the Gaussians", 0.2, 6.0, 3.0, step=0.1, key="th_distance")
-        sigma = st.slider("Std of each", 0.2, 2.0, 0.5, step=0.05, key="th_sigma")
-        grads = theory.generator_gradients(distance, sigma)
-        st.markdown("G's gradient at the fakes (x = distance):\n\n"
-                    f"| from | \\|∂/∂x\\| |\n|---|---|\n| D* with log(1 − D) | {grads['saturating']:.2g} |\n"
-                    f"| D* with −log D | {grads['nonsaturating']:.2g} |\n| WGAN critic | {grads['critic']:.2g} |")
-        st.caption(f"D*(fake) = {grads['D*(fake)']:.2g}. The optimal D is a saturated step: flat where the "
-                   "fakes are. The critic is a straight line of slope 1 whatever the distance.")
-    with picture:
-        chart(theory.optimal_d_figure(distance, sigma), "theory-optimal-d")
-
 
 # --- Compare ----------------------------------------------------------------------------------------------
 CURRENT = "(current settings)"
@@ -135,10 +82,10 @@ def _compare_setup(main: Entry) -> None:
     st.markdown("Two runs side by side on **the same data and seed**, curves overlaid. Each side starts from "
                 "your current settings or a preset, and may switch its objective.")
     options = [CURRENT] + list(PRESETS)
-    losses = [SAME] + list(LOSSES)
+    losses = [SAME] + list(FIELDS["loss"].metadata["choices"])
     cols = st.columns(2)
     choice = {}
-    for col, side, base, loss in ((cols[0], "a", CURRENT, SAME), (cols[1], "b", "wgan-gp", SAME)):
+    for col, side, base, loss in ((cols[0], "a", CURRENT, SAME), (cols[1], "b", CONTRAST_PRESET, SAME)):
         with col:
             st.markdown(f"**Run {side.upper()}**")
             choice[side] = (
@@ -182,9 +129,9 @@ def _compare_live(tokens: list[str]) -> None:
     cols = st.columns(2)
     for col, (label, snap) in zip(cols, snaps):
         with col:
-            st.markdown(f"**{label}** — {snap.state.get('status', '')}, step {snap.step}")
-            frame = snap.state.get("frame")
-            if frame is not None and frame.get("kind") == "image":
+            st.markdown(f"**{label}** — {snap.status}, step {snap.step}")
+            frame = snap.frame
+            if isinstance(frame, ImageFrame):
                 st.image(charts.image_grid(frame), width="stretch")
             else:
                 chart(charts.samples(frame, height=420), f"cmp-samples-{label[0]}")
@@ -228,7 +175,7 @@ def share_tab(entry: Entry) -> None:
         st.download_button("Settings (JSON)", config.to_json() + "\n", f"{name}-config.json", "application/json",
                            key="dl_config", on_click="ignore", width="stretch",
                            help="`gancore train --config <file>` reproduces the run from the command line.")
-        png = share.sample_png(snap.state.get("frame"))
+        png = share.sample_png(snap.frame)
         st.download_button("Sample picture (PNG)", png or b"", f"{name}-samples.png", "image/png", key="dl_png",
                            on_click="ignore", width="stretch", disabled=png is None)
         st.download_button("Checkpoint (.pt)", lambda: entry.run.call(checkpoint.to_bytes).result(timeout=60),

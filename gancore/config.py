@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .data import DATASETS, resolved
+from .losses import OBJECTIVES
 
-LOSSES = ("minimax", "nonsaturating", "kl", "wgan", "wgan-gp", "lsgan", "hinge")
+LOSSES = tuple(OBJECTIVES)  # the registry of objectives is the list of names
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -62,7 +63,8 @@ class Config:
     cond_d: str = _f("concat", "how D sees the label: concatenated input, or a projection discriminator",
                      group="model", choices=("concat", "projection"))
     # objective
-    loss: str = _f("nonsaturating", "objective", group="objective", choices=LOSSES, live=True)
+    loss: str = _f("nonsaturating", "objective; " + "; ".join(f"{o.name}: {o.help}" for o in OBJECTIVES.values()),
+                   group="objective", choices=LOSSES, live=True)
     clip: float = _f(0.01, "WGAN weight clipping bound c", group="objective", low=1e-5, high=10, live=True,
                      log=True)
     gp_lambda: float = _f(10.0, "WGAN-GP penalty weight lambda (10 for images; the paper used 0.1 on toys)",

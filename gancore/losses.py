@@ -1,19 +1,24 @@
-"""Every objective of a GAN course, as a D loss and a G loss on the same raw scores.
+"""Every objective of a GAN course, one entry each: its D loss, its G loss, and its own extra terms.
 
 Scores are D's raw outputs s (logits). With D(x) = sigmoid(s), the log terms are written with softplus,
-which is exact and never takes log(0): -log D = softplus(-s) and -log(1 - D) = softplus(s).
+which is exact and never takes log(0): -log D = softplus(-s) and -log(1 - D) = softplus(s). Both losses
+take (real scores, fake scores); a G loss that ignores the real scores declares it (`g_sees_real=False`)
+so the trainer skips the extra forward pass on real data. A penalty or a weight constraint is a hook of
+the objective (`penalty`, `constraint`): the training step calls the hooks, it never asks which loss runs.
+Adding an objective is one entry in OBJECTIVES; the config's choices, the sidebar and the CLI read it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-LossFn = Callable[..., Tensor]
+Pair = Callable[[Tensor | None, Tensor], Tensor]
+Record = Callable[[str, Tensor], None]
 
 
 def _bce_d(real: Tensor, fake: Tensor) -> Tensor:
@@ -26,36 +31,21 @@ def _wasserstein_d(real: Tensor, fake: Tensor) -> Tensor:
     return fake.mean() - real.mean()
 
 
-@dataclass(frozen=True)
-class Objective:
-    name: str
-    d_loss: LossFn
-    g_loss: Callable[[Tensor], Tensor]
-    sigmoid: bool  # scores are logits of a probability: d_real/d_fake are meaningful
-    clip: bool = False  # WGAN: clip D's weights after each D step
-    penalty: bool = False  # WGAN-GP: add lambda * gradient penalty to the D loss
-    help: str = ""
+def _critic_g(real: Tensor | None, fake: Tensor) -> Tensor:
+    return -fake.mean()
 
 
-OBJECTIVES: dict[str, Objective] = {o.name: o for o in [
-    Objective("minimax", _bce_d, lambda fake: -F.softplus(fake).mean(), sigmoid=True,
-              help="G minimises log(1 - D(G(z))): the original, saturating game; its gradient vanishes "
-                   "when D confidently rejects the fakes"),
-    Objective("nonsaturating", _bce_d, lambda fake: F.softplus(-fake).mean(), sigmoid=True,
-              help="G minimises -log D(G(z)): same fixed point, strong gradients when D rejects the fakes"),
-    Objective("kl", _bce_d, lambda fake: -fake.mean(), sigmoid=True,
-              help="G minimises -log(D/(1-D)) = -logit: KL(p_g || p_data) at the optimal D"),
-    Objective("wgan", _wasserstein_d, lambda fake: -fake.mean(), sigmoid=False, clip=True,
-              help="Wasserstein critic kept (roughly) Lipschitz by clipping every weight to [-c, c]"),
-    Objective("wgan-gp", _wasserstein_d, lambda fake: -fake.mean(), sigmoid=False, penalty=True,
-              help="Wasserstein critic with a gradient penalty lambda * E(||grad f(x_hat)|| - 1)^2"),
-    Objective("lsgan", lambda real, fake: 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean(),
-              lambda fake: 0.5 * ((fake - 1) ** 2).mean(), sigmoid=False,
-              help="least squares: D regresses real to 1 and fake to 0, G pulls its scores to 1"),
-    Objective("hinge", lambda real, fake: F.relu(1 - real).mean() + F.relu(1 + fake).mean(),
-              lambda fake: -fake.mean(), sigmoid=False,
-              help="hinge D loss (SAGAN/BigGAN), G maximises the critic score"),
-]}
+class Penalty(Protocol):
+    """An extra D-loss term computed on its own pass (its double backward would cost 3x in the main one)."""
+
+    def __call__(self, d: nn.Module, real: Tensor, fake: Tensor, labels: Tensor | None, eps: Tensor,
+                 weight: float, record: Record) -> Tensor: ...
+
+
+class Constraint(Protocol):
+    """Applied to D's weights after each D step."""
+
+    def __call__(self, d: nn.Module, bound: float, record: Record) -> None: ...
 
 
 def interpolate(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
@@ -76,9 +66,60 @@ def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, labels: Tensor | 
     return penalty(x_hat, d(x_hat, labels))
 
 
+def _gp_term(d: nn.Module, real: Tensor, fake: Tensor, labels: Tensor | None, eps: Tensor, weight: float,
+             record: Record) -> Tensor:
+    gp = gradient_penalty(d, real, fake, labels, eps)
+    record("gp", gp)
+    return weight * gp
+
+
 @torch.no_grad()
 def clip_weights(d: nn.Module, c: float) -> None:
     """WGAN's Lipschitz constraint: every weight of the critic into [-c, c]."""
     params = [p for p in d.parameters()]
     torch._foreach_clamp_min_(params, -c)
     torch._foreach_clamp_max_(params, c)
+
+
+@torch.no_grad()
+def _clip_constraint(d: nn.Module, bound: float, record: Record) -> None:
+    clip_weights(d, bound)
+    weights = torch.cat([p.detach().flatten() for p in d.parameters()])
+    record("clip_frac", (weights.abs() >= bound * (1 - 1e-6)).float().mean())
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    d_loss: Pair
+    g_loss: Pair
+    help: str
+    probabilities: bool = False  # scores are logits of a probability: D(x) and D(G(z)) are meaningful
+    g_sees_real: bool = False  # the G loss uses the real scores (relativistic): the step scores a real batch
+    penalty: Penalty | None = None  # an extra D-loss term, weighted by `gp_lambda`
+    constraint: Constraint | None = None  # applied after each D step with bound `clip`
+    constraint_name: str = ""  # how the run describes its Lipschitz device: "weight clipping", ...
+
+
+OBJECTIVES: dict[str, Objective] = {o.name: o for o in [
+    Objective("minimax", _bce_d, lambda real, fake: -F.softplus(fake).mean(), probabilities=True,
+              help="G minimises log(1 - D(G(z))): the original, saturating game; its gradient vanishes "
+                   "when D confidently rejects the fakes"),
+    Objective("nonsaturating", _bce_d, lambda real, fake: F.softplus(-fake).mean(), probabilities=True,
+              help="G minimises -log D(G(z)): same fixed point, strong gradients when D rejects the fakes"),
+    Objective("kl", _bce_d, _critic_g, probabilities=True,
+              help="G minimises -log(D/(1-D)) = -logit: KL(p_g || p_data) at the optimal D"),
+    Objective("wgan", _wasserstein_d, _critic_g, constraint=_clip_constraint, constraint_name="weight clipping",
+              help="Wasserstein critic kept (roughly) Lipschitz by clipping every weight to [-c, c]"),
+    Objective("wgan-gp", _wasserstein_d, _critic_g, penalty=_gp_term, constraint_name="gradient penalty",
+              help="Wasserstein critic with a gradient penalty lambda * E(||grad f(x_hat)|| - 1)^2"),
+    Objective("lsgan", lambda real, fake: 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean(),
+              lambda real, fake: 0.5 * ((fake - 1) ** 2).mean(),
+              help="least squares: D regresses real to 1 and fake to 0, G pulls its scores to 1"),
+    Objective("hinge", lambda real, fake: F.relu(1 - real).mean() + F.relu(1 + fake).mean(), _critic_g,
+              help="hinge D loss (SAGAN/BigGAN), G maximises the critic score"),
+    Objective("relativistic", lambda real, fake: F.softplus(fake - real).mean(),
+              lambda real, fake: F.softplus(real - fake).mean(), g_sees_real=True,
+              help="relativistic pairing GAN (RpGAN, Jolicoeur-Martineau 2018): D asks whether a real sample "
+                   "scores higher than its paired fake, softplus(f(fake) - f(real)); G swaps the pair"),
+]}

@@ -11,10 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+
+from .evaluate.diagnose import Diagnosis
+from .info import RunInfo
+from .records import EvalCost, Evaluation, Evaluations, Frame
 
 
 @dataclass(frozen=True)
@@ -29,19 +33,42 @@ class Event:
 
     @property
     def label(self) -> str:
+        """The full sentence, for hover texts and logs."""
         return f"{self.what}: {self.old} → {self.new}" + (f" ({self.note})" if self.note else "")
+
+    @property
+    def short(self) -> str:
+        """A marker's label on a chart: `lr_d 0.001→0.0002`."""
+        return f"{self.what} {_fmt(self.old)}→{_fmt(self.new)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "what": self.what, "old": self.old, "new": self.new, "note": self.note}
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 @dataclass(frozen=True)
 class Snapshot:
+    """Everything a viewer draws, copied under the store's lock: typed, so a view never guesses a key."""
+
     version: int
     columns: dict[str, np.ndarray]  # per logged step, oldest first; "step" is the x axis
     events: list[Event]
-    state: dict[str, Any] = field(default_factory=dict)  # status, config, samples, evaluations ...
-
-    @property
-    def step(self) -> int:
-        return int(self.state.get("step", 0))
+    status: str = "ready"  # ready, running, paused, finished, diverged, stopped or error
+    reason: str = ""  # why the run is in that status
+    step: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
+    info: RunInfo | None = None
+    created: float = 0.0  # wall-clock origin of the "time" column
+    evaluation: Evaluation | None = None  # the latest
+    evaluations: Evaluations = field(default_factory=Evaluations)
+    frame: Frame | None = None
+    diagnoses: tuple[Diagnosis, ...] = ()
+    eval_cost: EvalCost | None = None
+    message: str = ""  # a live setting that could not be applied
+    traceback: str = ""  # of the error that stopped the run
 
     def latest(self, name: str) -> float:
         """The last logged value of a column (NaN when nothing was logged)."""
@@ -89,8 +116,11 @@ class _Buckets:
         self._rows_in_bucket = 0
 
 
+PUBLISHED = frozenset(f.name for f in fields(Snapshot)) - {"version", "columns", "events"}
+
+
 class MetricsStore:
-    """Rows of named float columns plus events and a free-form state dict, behind one lock."""
+    """Rows of named float columns plus events and the published fields of a Snapshot, behind one lock."""
 
     def __init__(self, columns: list[str], recent: int = 4096, history: int = 4096, max_events: int = 1000,
                  first_version: int = 0) -> None:
@@ -133,7 +163,10 @@ class MetricsStore:
             self._version += 1
 
     def publish(self, **state: Any) -> None:
-        """Replace entries of the state dict; publish new objects rather than mutating published ones."""
+        """Replace published fields of the Snapshot; publish new objects rather than mutating published ones."""
+        unknown = set(state) - PUBLISHED
+        if unknown:
+            raise TypeError(f"not a published field of Snapshot: {', '.join(sorted(unknown))}")
         with self._lock:
             self._state.update(state)
             self._version += 1
@@ -148,7 +181,7 @@ class MetricsStore:
             state = dict(self._state)
             version = self._version
         columns = {name: np.ascontiguousarray(rows[:, i]) for i, name in enumerate(self.names)}
-        return Snapshot(version, columns, events, state)
+        return Snapshot(version, columns, events, **state)
 
     def nbytes(self) -> int:
         return self._recent.nbytes + self._history.rows.nbytes

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .config import Config
+from .evaluate.diagnose import diagnose_snapshot
 from .metrics import Snapshot
 
 
@@ -27,20 +28,9 @@ class Preset:
     within_steps: int = 0  # the phenomenon shows within this many steps (tests check it on 2 seeds)
 
     def shows(self, snapshot: Snapshot) -> bool:
-        """Whether the snapshot shows the phenomenon (False while the measurements are not there yet)."""
-        try:
-            return bool(self.check(snapshot))
-        except (KeyError, IndexError, ValueError):
-            return False
-
-
-def _evals(s: Snapshot) -> dict[str, np.ndarray]:
-    return s.state.get("evals") or {}
-
-
-def _first(s: Snapshot, name: str, n: int = 5) -> float:
-    values = s.columns[name][:n]
-    return float(np.nanmedian(values))
+        """Whether the snapshot shows the phenomenon (False while the measurements are not there yet). A
+        check that raises is a bug, and surfaces as one."""
+        return bool(self.check(snapshot))
 
 
 def _recent(s: Snapshot, name: str, n: int = 20) -> float:
@@ -48,15 +38,16 @@ def _recent(s: Snapshot, name: str, n: int = 20) -> float:
 
 
 def _diagnosed(*kinds: str) -> Callable[[Snapshot], bool]:
-    """The engine's own detector (gancore.evaluate.diagnose) reports one of `kinds` right now."""
-    return lambda s: any(d.kind in kinds for d in s.state.get("diagnoses", []))
+    """The engine's own detectors (gancore.evaluate.diagnose, as the page's banners) report one of `kinds`.
+    Recomputed on the snapshot, so a check never waits for the evaluator's next diagnosis tick."""
+    return lambda s: any(d.kind in kinds for d in diagnose_snapshot(s, s.config.get("clip")))
 
 
 def _sharp_but_incomplete(s: Snapshot, evaluations: int = 5) -> bool:
     """Half or more of the samples are sharp (within 3 std of a mode), yet some mode misses its fair share
     (the strict coverage) in each of the last `evaluations`: quality without coverage."""
-    e = _evals(s)
-    if len(e["step"]) < evaluations:
+    e = s.evaluations
+    if len(e) < evaluations:
         return False
     recent = slice(-evaluations, None)
     return bool(np.all(e["hq_fraction"][recent] >= 0.5) and
@@ -67,40 +58,31 @@ def _collapsing(s: Snapshot) -> bool:
     return _diagnosed("mode_collapse", "mode_hopping")(s) or _sharp_but_incomplete(s)
 
 
-def _vanished(s: Snapshot) -> bool:
-    return len(s.columns["grad_norm_g"]) > 50 and _recent(s, "grad_norm_g") < _first(s, "grad_norm_g") / 100
-
-
 def _stuck_far(s: Snapshot) -> bool:
-    e = _evals(s)
-    return len(e["step"]) >= 3 and bool(np.all(e["w1_exact"][-3:] > 4.0)) and _recent(s, "grad_norm_g") < 0.05
+    e = s.evaluations
+    return len(e) >= 3 and bool(np.all(e["w1_exact"][-3:] > 4.0)) and _recent(s, "grad_norm_g") < 0.05
 
 
 def _all_modes(s: Snapshot) -> bool:
-    e = _evals(s)
-    return len(e["step"]) >= 2 and e["modes_covered"][-1] == e["modes_total"][-1] and \
+    e = s.evaluations
+    return len(e) >= 2 and e["modes_covered"][-1] == e["modes_total"][-1] and \
         e["w1_exact"][-1] < 0.5 * e["w1_exact"][0]
 
 
 def _clip_stalls(s: Snapshot) -> bool:
-    e = _evals(s)
+    e = s.evaluations
     return len(s.columns["w_estimate"]) > 200 and abs(_recent(s, "w_estimate", 50)) < 0.05 and \
-        len(e["step"]) >= 2 and e["w1_exact"][-1] > 0.5
+        len(e) >= 2 and e["w1_exact"][-1] > 0.5
 
 
 def _balanced_labels(s: Snapshot) -> bool:
-    e = _evals(s)
-    return len(e["step"]) >= 1 and e["label_accuracy"][-1] >= 0.6 and e["kl_uniform"][-1] < 0.1
-
-
-def _d_wins(s: Snapshot) -> bool:
-    return len(s.columns["d_real"]) > 100 and _recent(s, "d_real", 100) > 0.95 and \
-        _recent(s, "d_fake", 100) < 0.05
+    e = s.evaluations
+    return len(e) >= 1 and e["label_accuracy"][-1] >= 0.6 and e["kl_uniform"][-1] < 0.1
 
 
 def _fits_1d(s: Snapshot) -> bool:
-    e = _evals(s)
-    return len(e["step"]) >= 1 and float(np.min(e["w1_exact"])) < 0.1
+    e = s.evaluations
+    return len(e) >= 1 and float(np.min(e["w1_exact"])) < 0.1
 
 
 RING = Config(dataset="ring", latent_dim=16, batch_size=256, beta1=0.5)
@@ -126,8 +108,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "norm falls by orders of magnitude (log axis): a perfect D gives G nothing to learn from. Then switch "
         "the loss to non-saturating (-log D(G(z))) and step once: the gradient comes back, large.",
         RING.replace(loss="minimax", lr_d=1e-3, steps=0, eval_every=250),
-        "grad_norm_g falls 100x below its first value while only D trains",
-        _vanished, action=("d", 1000), within_steps=1000),
+        "the vanishing-gradient detector fires: grad_norm_g 100x below its early level, sustained, while D "
+        "is confident",
+        _diagnosed("vanishing_gradients"), action=("d", 1000), within_steps=1000),
     Preset(
         "vanishing-saturating", "Vanishing gradients in full training: the saturating loss never moves G",
         "One Gaussian far from where the generator starts, SGD for both nets and 5 D steps per G step. With "
@@ -175,8 +158,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "D(G(z)) -> 0, and G, moving in tiny steps, cannot catch up. Raise lr_g live and watch the game "
         "come back into balance.",
         RING.replace(loss="nonsaturating", lr_d=1e-3, lr_g=1e-5, steps=3000),
-        "D(x) > 0.95 and D(G(z)) < 0.05 over the last 100 steps",
-        _d_wins, within_steps=600),
+        "the D-overpowering detector fires: D(x) > 0.95 and D(G(z)) < 0.05, sustained",
+        _diagnosed("d_overpowering"), within_steps=600),
     Preset(
         "gauss1d", "1-D: data density, generator density and D(x)",
         "The classic picture of the GAN paper: p_data (grey), the generator's density (red), D(x), and the "
@@ -190,6 +173,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
 ]}
 
 DEFAULT_PRESET = "mode-hopping"
+CONTRAST_PRESET = "wgan-gp"  # what a comparison sets against the current run by default
 
 
 @dataclass(frozen=True)

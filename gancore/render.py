@@ -12,6 +12,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from .records import Frame, ImageFrame
+
 REAL = np.array([150, 150, 150], np.uint8)
 FAKE = np.array([214, 39, 40], np.uint8)
 
@@ -79,10 +81,10 @@ def sample_picture(real: np.ndarray, fake: np.ndarray, bounds: np.ndarray | None
     return histograms(real, fake, bounds)
 
 
-def frame_picture(frame: dict) -> np.ndarray:
-    """The picture of an evaluator frame (see gancore.evaluate.evaluator): what the command line saves and
-    the dashboard offers for download."""
-    if frame["kind"] == "image":
-        images = np.asarray(frame["images"], np.float32)[:, None] / 127.5 - 1.0
-        return image_grid(images, frame.get("rows"))
-    return sample_picture(np.asarray(frame["real"]), np.asarray(frame["fake"]), np.asarray(frame["bounds"]))
+def frame_picture(frame: Frame) -> np.ndarray:
+    """The picture of an evaluator frame (gancore.records): what the command line saves and the dashboard
+    offers for download."""
+    if isinstance(frame, ImageFrame):
+        images = np.asarray(frame.images, np.float32)[:, None] / 127.5 - 1.0
+        return image_grid(images, frame.rows)
+    return sample_picture(np.asarray(frame.real), np.asarray(frame.fake), np.asarray(frame.bounds))

@@ -19,7 +19,8 @@ import numpy as np
 
 from .config import FIELDS, LIVE_FIELDS, Config, ConfigError
 from .metrics import Event, MetricsStore
-from .train import STEP_KINDS, Trainer
+from .info import STEP_KINDS
+from .train import Trainer
 
 FLUSH_SECONDS = 0.1  # how stale a chart may be: rows are fetched from the device at most this often
 ROLLBACK_SECONDS = 1.0  # how often the last known-good weights are copied (what a divergence restores)
@@ -237,7 +238,7 @@ class Run:
                 return
             for what, old, value, note in self._trainer.apply(new):
                 self.store.add_event(Event(self._trainer.step, what, old, value, note))
-            self.store.publish(config=new.to_dict())
+            self.store.publish(config=new.to_dict(), info=self._trainer.info)
         elif name == "reset":
             _, config, done = command
             try:
@@ -302,6 +303,6 @@ class Run:
     def _new_store(self) -> MetricsStore:
         previous = getattr(self, "store", None)
         store = MetricsStore(self._trainer.columns, first_version=previous.version + 1 if previous else 0)
-        store.publish(status=self._status, reason="", step=self._trainer.step,
+        store.publish(status=self._status, reason="", step=self._trainer.step, info=self._trainer.info,
                       config=self._trainer.config.to_dict(), created=store.created)  # time column's origin
         return store

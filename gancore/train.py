@@ -2,8 +2,9 @@
 
 An iteration is `n_critic` D steps then `g_steps` G steps. D scores real and fake in one pass; the fake
 batch made for the last D step is reused (with its graph) by the first G step, as in the DCGAN example, so
-a 1:1 iteration runs G forward once. Measurements stay on the device as 0-d tensors and are fetched in one
-transfer per flush, so CUDA training never waits on the host for a log line.
+a 1:1 iteration runs G forward once. The last D step of an iteration and its G steps are measured: each
+measurement is one `record(name, tensor)` call (declared in gancore.measures), stays on the device and is
+fetched in one transfer per flush, so CUDA training never waits on the host for a log line.
 """
 
 from __future__ import annotations
@@ -19,17 +20,12 @@ from torch import Tensor
 
 from .config import FIELDS, LIVE_FIELDS, Config
 from .data import make_dataset
-from .losses import OBJECTIVES, clip_weights, gradient_penalty
+from .info import STEP_KINDS, RunInfo
+from .losses import OBJECTIVES
+from .measures import LAYER_PREFIX, STEP_MEASURES, step_measure
 from .models import build_models, layer_groups
 
 _INIT_LOCK = threading.Lock()  # model init draws from torch's global RNG: one run at a time seeds it
-
-# Columns every run logs, in store order; per-layer G norms follow as "grad_norm_g.<layer>".
-COLUMNS = ["step", "time", "loss_d", "loss_g", "d_real", "d_fake", "d_accuracy", "critic_real",
-           "critic_fake", "w_estimate", "gp", "grad_norm_d", "grad_norm_g", "clip_frac", "lr_d", "lr_g",
-           "step_time", "samples_per_s", "d_updates", "g_updates"]
-STEP_KINDS = ("iteration", "d", "g")
-
 
 def pick_device(name: str) -> torch.device:
     """`auto` prefers CUDA, then Apple's MPS, then the CPU; an unavailable explicit choice is an error."""
@@ -91,7 +87,8 @@ class Trainer:
         self.g.to(self.device)
         self.d.to(self.device)
         self.g_layers = layer_groups(self.g)
-        self.columns = COLUMNS + [f"grad_norm_g.{name}" for name, _ in self.g_layers]
+        self._layer_slices = _layer_slices(self.g_layers)
+        self.columns = list(STEP_MEASURES) + [f"{LAYER_PREFIX}{name}" for name, _ in self.g_layers]
         self.opt_d = self._optimizer("d")
         self.opt_g = self._optimizer("g")
         self.objective = OBJECTIVES[config.loss]
@@ -100,18 +97,28 @@ class Trainer:
         self.d_updates = 0
         self.g_updates = 0
         self._rows: list[_Row] = []
-        self._kept: tuple[Tensor, Tensor | None] | None = None  # last D step's fake batch, with its graph
+        self._measured: dict[str, Tensor] | None = None  # the current step's records, while it is measured
+        self._kept: tuple[Tensor, Tensor | None, Tensor] | None = None  # last D step's fakes (with graph)
         self._signs = torch.tensor([[1.0], [-1.0]], device=self.device)  # real scores > 0, fake < 0: correct
         fixed = torch.Generator(self.device).manual_seed(config.seed + 1)
-        n_fixed = 100 if self.spec_is_image else 512
+        n_fixed = 100 if self.is_image else 512
         self.fixed_labels = (torch.arange(n_fixed, device=self.device) * self.data.n_classes // n_fixed
                              if self.conditional else None)  # conditional grids: one row per class
         self.fixed_z = self.noise(n_fixed, fixed)
         self.fixed_real, self.fixed_real_labels = self.data.sample(n_fixed, fixed)
 
     @property
-    def spec_is_image(self) -> bool:
-        return len(self.data.shape) == 3
+    def is_image(self) -> bool:
+        return self.config.spec.is_image
+
+    @property
+    def info(self) -> RunInfo:
+        """The run's description for viewers; it changes when the objective does."""
+        spec, obj = self.config.spec, self.objective
+        return RunInfo(dataset=spec.name, data_kind=spec.kind, data_shape=tuple(self.data.shape),
+                       n_modes=self.data.n_classes, unit=spec.unit, class_names=tuple(self.data.class_names),
+                       objective=obj.name, probabilities=obj.probabilities, constraint=obj.constraint_name,
+                       conditional=self.conditional)
 
     # --- building blocks ------------------------------------------------------------------------------
     def _optimizer(self, which: str) -> torch.optim.Optimizer:
@@ -131,72 +138,86 @@ class Trainer:
             return None
         return torch.randint(self.data.n_classes, (n,), device=self.device, generator=self.rng)
 
+    def record(self, name: str, value: Tensor) -> None:
+        """Log a measurement of the current step (declared in gancore.measures; a later record of the same
+        name in the step wins). Unmeasured steps ignore it: callers pass tensors, never host numbers."""
+        if self._measured is not None:
+            self._measured[name] = value.detach()
+
     # --- one D step and one G step --------------------------------------------------------------------
-    def _d_step(self, keep: bool) -> dict[str, Tensor]:
-        """Update D once. `keep` marks the step before a G step (the last of an iteration's D steps): its
-        fakes keep their graph for the G step to reuse, and only this step is measured."""
+    def _d_step(self, last: bool) -> None:
+        """Update D once. The last D step before a G step keeps its fakes' graph for that G step to reuse,
+        and is the one measured."""
         c, obj = self.config, self.objective
+        record = self.record if last else None
         real, labels = self.data.sample(c.batch_size, self.rng)
         labels = labels if self.conditional else None
-        with torch.set_grad_enabled(keep):
+        with torch.set_grad_enabled(last):
             fake = self.g(self.noise(c.batch_size), labels)
-        self._kept = (fake, labels) if keep else None
+        self._kept = (fake, labels, real) if last else None
         b = c.batch_size
         both_labels = torch.cat([labels, labels]) if labels is not None else None
         scores = self.d(torch.cat([real, fake.detach()]), both_labels)
-        real_s, fake_s = scores[:b], scores[b:]
-        loss = obj.d_loss(real_s, fake_s)
-        out = {}
-        if keep:  # few ops on the (2, batch) view of the scores: real and fake at once
+        loss = obj.d_loss(scores[:b], scores[b:])
+        if record:  # few ops on the (2, batch) view of the scores: real and fake at once
             pairs = scores.detach().view(2, b)
-            out["critic"] = pairs.mean(dim=1)
-            if obj.sigmoid:
-                out["d_prob"] = torch.sigmoid(pairs).mean(dim=1)
-                out["d_accuracy"] = ((pairs * self._signs) > 0).float().mean()
-        if obj.penalty:  # a pass of its own: in the real/fake pass its double backward would cost 3x
+            critic = pairs.mean(dim=1)
+            record("critic_real", critic[0])
+            record("critic_fake", critic[1])
+            record("w_estimate", critic[0] - critic[1])
+            if obj.probabilities:
+                prob = torch.sigmoid(pairs).mean(dim=1)
+                record("d_real", prob[0])
+                record("d_fake", prob[1])
+                record("d_accuracy", ((pairs * self._signs) > 0).float().mean())
+        if obj.penalty is not None:
             eps = torch.rand((b,) + (1,) * len(self.data.shape), device=self.device, generator=self.rng)
-            gp = gradient_penalty(self.d, real, fake.detach(), labels, eps)
-            loss = loss + c.gp_lambda * gp
-            if keep:
-                out["gp"] = gp
+            loss = loss + obj.penalty(self.d, real, fake.detach(), labels, eps, c.gp_lambda, record or _skip)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
-        if keep:
-            out["loss_d"] = loss
-            out["grad_norms_d"] = torch.stack(torch._foreach_norm([p.grad for p in self.d.parameters()]))
+        if record:
+            record("loss_d", loss)
+            record("grad_norm_d", torch.stack(torch._foreach_norm([p.grad for p in self.d.parameters()])))
         self.opt_d.step()
-        if obj.clip:
-            clip_weights(self.d, c.clip)
-        if obj.clip and keep:
-            weights = torch.cat([p.detach().flatten() for p in self.d.parameters()])
-            out["clip_frac"] = (weights.abs() >= c.clip * (1 - 1e-6)).float().mean()
+        if obj.constraint is not None:
+            obj.constraint(self.d, c.clip, record or _skip)
         self.d_updates += 1
-        return {name: value.detach() for name, value in out.items()}
 
-    def _g_step(self, update: bool) -> dict[str, Tensor]:
+    def _g_step(self, update: bool) -> None:
         """One G step (or, with update=False, only G's gradient: the frozen-generator experiment)."""
-        c = self.config
+        c, obj = self.config, self.objective
         if self._kept is not None:
-            fake, labels = self._kept
+            fake, labels, real = self._kept
             self._kept = None
         else:
-            labels = self._fake_labels(c.batch_size)
+            if obj.g_sees_real:
+                real, labels = self.data.sample(c.batch_size, self.rng)
+                labels = labels if self.conditional else None
+            else:
+                real, labels = None, self._fake_labels(c.batch_size)
             fake = self.g(self.noise(c.batch_size), labels)
         self.d.requires_grad_(False)  # G's step needs gradients w.r.t. D's input only, not D's weights
         try:
-            loss = self.objective.g_loss(self.d(fake, labels))
+            real_scores = None
+            if obj.g_sees_real:
+                with torch.no_grad():
+                    real_scores = self.d(real, labels)
+            loss = obj.g_loss(real_scores, self.d(fake, labels))
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
         finally:
             self.d.requires_grad_(True)
         params = [p for _, group in self.g_layers for p in group]
         norms = torch.stack(torch._foreach_norm([p.grad for p in params]))
+        self.record("loss_g", loss)
+        self.record("grad_norm_g", norms)
+        for layer, part in self._layer_slices:
+            self.record(f"{LAYER_PREFIX}{layer}", norms[part])
         if update:
             self.opt_g.step()
             self.g_updates += 1
         else:
             self.opt_g.zero_grad(set_to_none=True)
-        return {"loss_g": loss.detach(), "grad_norms_g": norms}
 
     # --- public steps -----------------------------------------------------------------------------------
     def train_step(self, kind: str = "iteration") -> None:
@@ -204,26 +225,29 @@ class Trainer:
         measured) or a G-only step. Each step logs one row."""
         t0 = time.perf_counter()
         c = self.config
-        out: dict[str, Tensor] = {}
+        self._measured = {}
         if kind == "iteration":
             for i in range(c.n_critic):
-                out.update(self._d_step(keep=i == c.n_critic - 1))
+                self._d_step(last=i == c.n_critic - 1)
             for _ in range(c.g_steps):
-                out.update(self._g_step(update=True))
+                self._g_step(update=True)
         elif kind == "d":
-            out.update(self._d_step(keep=True))
-            out.update(self._g_step(update=False))
+            self._d_step(last=True)
+            self._g_step(update=False)
         elif kind == "g":
-            out.update(self._g_step(update=True))
+            self._g_step(update=True)
         else:
-            raise ValueError(f"step kind must be one of {STEP_KINDS}, got {kind!r}")
+            self._measured = None
+            raise ValueError(f"step kind must be one of {', '.join(STEP_KINDS)}, got {kind!r}")
+        measured, self._measured = self._measured, None
         self.step += 1
         self._rows.append(_Row(self.step, kind, time.perf_counter() - t0, c.batch_size, c.lr_d, c.lr_g,
-                               self.d_updates, self.g_updates, out))
+                               self.d_updates, self.g_updates, measured))
 
     def flush(self) -> tuple[np.ndarray, tuple[int, str] | None]:
-        """Fetch the pending rows in one device transfer. Returns (rows in COLUMNS order, divergence):
-        divergence is (step, column) of the first measured non-finite value, else None."""
+        """Fetch the pending rows in one device transfer and decode each record by its declaration.
+        Returns (rows in `columns` order, NaN where a step did not measure; divergence): divergence is
+        (step, column) of the first recorded non-finite value, else None."""
         rows, self._rows = self._rows, []
         if not rows:
             return np.empty((0, len(self.columns)), np.float32), None
@@ -232,26 +256,15 @@ class Trainer:
         sync = (time.perf_counter() - t0) / len(rows) if self.device.type != "cpu" else 0.0
         table = np.full((len(rows), len(self.columns)), np.nan, np.float32)
         at = {name: i for i, name in enumerate(self.columns)}
-        layer_slices = _layer_slices(self.g_layers)
         divergence = None
         offset = 0
         for i, r in enumerate(rows):
             values: dict[str, float] = {}
             for name, v in r.tensors.items():
-                n = v.numel()
-                chunk = flat[offset: offset + n]
-                offset += n
-                if name == "critic":
-                    values["critic_real"], values["critic_fake"] = float(chunk[0]), float(chunk[1])
-                elif name == "d_prob":
-                    values["d_real"], values["d_fake"] = float(chunk[0]), float(chunk[1])
-                elif name == "grad_norms_d":
-                    values["grad_norm_d"] = float(np.sqrt(np.square(chunk, dtype=np.float64).sum()))
-                elif name == "grad_norms_g":
-                    values["grad_norm_g"] = float(np.sqrt(np.square(chunk, dtype=np.float64).sum()))
-                    for layer, sl in layer_slices:
-                        values[f"grad_norm_g.{layer}"] = float(np.sqrt(np.square(chunk[sl],
-                                                                                 dtype=np.float64).sum()))
+                chunk = flat[offset: offset + v.numel()]
+                offset += v.numel()
+                if step_measure(name).reduce == "norm":
+                    values[name] = float(np.sqrt(np.square(chunk, dtype=np.float64).sum()))
                 else:
                     values[name] = float(chunk[0])
             if divergence is None:
@@ -261,8 +274,6 @@ class Trainer:
             seconds = r.seconds + sync
             values.update(step=r.step, lr_d=r.lr_d, lr_g=r.lr_g, step_time=seconds, d_updates=r.d_updates,
                           g_updates=r.g_updates, samples_per_s=r.batch / seconds if seconds > 0 else np.nan)
-            if "critic_real" in values:
-                values["w_estimate"] = values["critic_real"] - values["critic_fake"]
             for name, v in values.items():
                 table[i, at[name]] = v
         return table, divergence
@@ -323,6 +334,10 @@ class Trainer:
             return self.g(z, labels)
         finally:
             self.g.train()
+
+
+def _skip(name: str, value: Tensor) -> None:
+    """The record of an unmeasured D step: hooks may call it, nothing is kept."""
 
 
 def _layer_slices(groups) -> list[tuple[str, slice]]:

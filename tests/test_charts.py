@@ -6,20 +6,23 @@ shapes, axis types, point counts."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
-from collections import namedtuple
 
 import numpy as np
 import plotly.io as pio
 import pytest
 
 from dashboard import charts, share, status, theory
+from gancore.evaluate.diagnose import Diagnosis
 from gancore.config import Config
 from gancore.metrics import Event, Snapshot
 from gancore.presets import DEFAULT_PRESET, PRESETS
-from gancore.train import COLUMNS
+from gancore.info import RunInfo
+from gancore.measures import EVAL_MEASURES, STEP_MEASURES
+from gancore.records import Evaluation, Evaluations, ImageFrame, LineFrame, PlaneFrame
 
 TIME_CHARTS = ("losses", "probabilities", "critic", "gradients", "coverage", "heatmap")
 
@@ -31,25 +34,43 @@ def validated(monkeypatch):
 
 
 def make_snapshot(n: int = 200, *, loss: str = "nonsaturating", events=(), evals=None, evaluation=None,
-                  frame=None, seed: int = 0, layers=("linear1", "linear2")) -> Snapshot:
+                  frame=None, seed: int = 0, layers=("linear1", "linear2"), dataset: str = "ring") -> Snapshot:
     """A snapshot shaped like the engine's: float32 columns, one row per step."""
     rng = np.random.default_rng(seed)
-    columns = {name: rng.random(n).astype(np.float32) for name in COLUMNS}
+    columns = {name: rng.random(n).astype(np.float32) for name in STEP_MEASURES}
     columns["step"] = np.arange(1, n + 1, dtype=np.float32)
     columns["time"] = np.linspace(0, n / 100, n, dtype=np.float32)
-    if loss not in charts.SIGMOID_LOSSES:
+    info = run_info(loss, dataset)
+    if not info.probabilities:
         for name in ("d_real", "d_fake", "d_accuracy"):
             columns[name] = np.full(n, np.nan, np.float32)
     for layer in layers:
         columns[f"grad_norm_g.{layer}"] = rng.random(n).astype(np.float32)
-    state = {"status": "running", "reason": "", "step": n, "config": Config(loss=loss).to_dict()}
+    state = {"status": "running", "reason": "", "step": n, "config": Config(loss=loss).to_dict(), "info": info}
     if evals is not None:
-        state["evals"] = evals
+        state["evaluations"] = typed_evals(evals)
     if evaluation is not None:
-        state["evaluation"] = evaluation
+        state["evaluation"] = typed_evaluation(evaluation)
     if frame is not None:
         state["frame"] = frame
-    return Snapshot(7, columns, list(events), state)
+    return Snapshot(7, columns, list(events), **state)
+
+
+def run_info(loss: str = "nonsaturating", dataset: str = "ring") -> RunInfo:
+    """What a real run of `loss` on `dataset` says about itself."""
+    from gancore.train import Trainer
+    return Trainer(Config(dataset=dataset, loss=loss, width=4, depth=1, latent_dim=2, device="cpu")).info
+
+
+def typed_evals(evals: dict[str, np.ndarray]) -> Evaluations:
+    n = len(evals["step"])
+    columns = {name: np.asarray(evals.get(name, np.full(n, np.nan)), np.float32) for name in ("step", *EVAL_MEASURES)}
+    return Evaluations(columns, evals.get("histogram"))
+
+
+def typed_evaluation(e: dict) -> Evaluation:
+    return Evaluation(step=int(e.get("step", 0)), values={name: e.get(name, math.nan) for name in EVAL_MEASURES},
+                      histogram=e.get("histogram"), coverage=e.get("coverage"))
 
 
 def make_evals(e: int = 6, k: int = 8) -> dict[str, np.ndarray]:
@@ -107,9 +128,9 @@ def test_losses_has_d_and_g_traces_as_float32_svg() -> None:
 
 def test_unvalidated_figures_equal_validated_ones(monkeypatch) -> None:
     snap = make_snapshot(300, events=[Event(50, "lr_d", 0.001, 0.0002)], evals=make_evals())
-    frame = {"kind": "2d", "step": 3, "real": np.zeros((4, 2)), "fake": np.ones((4, 2)), "sigmoid": True,
-             "bounds": np.array([[-3, 3], [-3, 3]]), "xs": np.arange(3), "ys": np.arange(3), "scores": np.eye(3),
-             "arrows": np.ones((4, 2))}
+    frame = PlaneFrame(step=3, labels=None, real=np.zeros((4, 2)), fake=np.ones((4, 2)), probabilities=True,
+                       bounds=np.array([[-3, 3], [-3, 3]]), xs=np.arange(3), ys=np.arange(3), scores=np.eye(3),
+                       arrows=np.ones((4, 2)))
 
     def build() -> dict[str, dict]:
         figures = {**charts.time_charts(snap, per_layer=True), "samples": charts.samples(frame),
@@ -274,13 +295,13 @@ def test_charts_from_real_training(trained: Snapshot) -> None:
 
 
 def test_two_d_samples_have_field_points_and_arrows(trained: Snapshot) -> None:
-    frame = trained.state["frame"]
+    frame = trained.frame
     fig = charts.samples(frame)
     kinds = [t.type for t in fig.data]
     assert kinds == ["heatmap", "scatter", "scatter", "scatter"]
     assert [t.name for t in fig.data[1:]][0] == "real" and fig.data[3].name == "fake G(z)"
     arrows = fig.data[2]
-    assert arrows.marker.symbol == "arrow" and len(arrows.x) == 3 * min(len(frame["fake"]), charts.MAX_ARROWS)
+    assert arrows.marker.symbol == "arrow" and len(arrows.x) == 3 * min(len(frame.fake), charts.MAX_ARROWS)
     only_points = charts.samples(frame, layers=("real", "fake"))
     assert [t.name for t in only_points.data] == ["real", "fake G(z)"]
     assert fig.layout.yaxis.scaleanchor == "x"
@@ -298,21 +319,21 @@ def test_arrows_keep_their_scale_so_vanishing_gradients_look_tiny() -> None:
 
 def test_one_d_samples_show_densities_d_and_optimal_d() -> None:
     grid = np.linspace(-3, 3, 50, dtype=np.float32)
-    frame = {"kind": "1d", "step": 10, "grid": grid, "p_data": np.exp(-grid ** 2), "p_g": np.exp(-(grid - 1) ** 2),
-             "scores": grid, "d_prob": 1 / (1 + np.exp(-grid)), "d_optimal": np.full(50, 0.5), "real": None,
-             "fake": None}
+    frame = LineFrame(step=10, labels=None, grid=grid, p_data=np.exp(-grid ** 2), p_g=np.exp(-(grid - 1) ** 2),
+                      scores=grid, d_prob=1 / (1 + np.exp(-grid)), d_optimal=np.full(50, 0.5), real=None, fake=None,
+                      bounds=np.array([[-3, 3]]), probabilities=True)
     fig = charts.samples(frame)
     assert [t.name for t in fig.data] == ["p_data", "p_g", "D(x)", "optimal D"]
-    critic_frame = {**frame, "d_prob": None}
+    critic_frame = dataclasses.replace(frame, d_prob=None, probabilities=False)
     assert [t.name for t in charts.samples(critic_frame).data] == ["p_data", "p_g", "critic f(x)"]
 
 
 def test_image_grid_has_a_row_per_class() -> None:
-    frame = {"kind": "image", "images": np.zeros((100, 28, 28), np.uint8), "rows": 10, "step": 3}
+    frame = ImageFrame(images=np.zeros((100, 28, 28), np.uint8), rows=10, step=3, labels=None)
     picture = charts.image_grid(frame, scale=1)
     assert picture.dtype == np.uint8 and picture.shape == (10 * 30 + 2, 10 * 30 + 2)
     assert charts.image_grid(frame, scale=2).shape == (604, 604)
-    assert charts.image_grid({"kind": "2d"}) is None
+    assert charts.image_grid(None) is None
 
 
 def test_compare_overlays_runs_by_step_or_time() -> None:
@@ -403,23 +424,24 @@ def test_metrics_csv_has_every_column_and_blank_nan() -> None:
 
 
 def test_sample_png_for_each_kind_of_frame(trained: Snapshot) -> None:
-    assert share.sample_png(trained.state["frame"])[:8] == b"\x89PNG\r\n\x1a\n"
-    image = {"kind": "image", "images": np.zeros((10, 28, 28), np.uint8), "rows": None}
+    assert share.sample_png(trained.frame)[:8] == b"\x89PNG\r\n\x1a\n"
+    image = ImageFrame(images=np.zeros((10, 28, 28), np.uint8), rows=None, step=0, labels=None)
     assert share.sample_png(image)[:4] == b"\x89PNG"
     assert share.sample_png(None) is None
 
 
 # --- status wording ---------------------------------------------------------------------------------------------
-Diagnosis = namedtuple("Diagnosis", "kind severity title explanation suggestion since_step")
 
 
 def test_status_banners_say_why_a_run_is_not_training() -> None:
-    assert status.run_banner({"status": "running"}) is None
-    diverged = status.run_banner({"status": "diverged", "reason": "loss_d became non-finite at step 12"})
+    def at(state: str, reason: str = "") -> Snapshot:
+        return Snapshot(0, {}, [], status=state, reason=reason)
+    assert status.run_banner(at("running")) is None
+    diverged = status.run_banner(at("diverged", "loss_d became non-finite at step 12"))
     assert diverged.level == "error" and "loss_d became non-finite" in diverged.text
-    finished = status.run_banner({"status": "finished", "reason": "reached 2000 steps"})
+    finished = status.run_banner(at("finished", "reached 2000 steps"))
     assert finished.level == "success" and "2000" in finished.text
-    assert "Start" in status.run_banner({"status": "ready"}).text
+    assert "Start" in status.run_banner(at("ready")).text
 
 
 def test_diagnoses_become_banners_with_a_suggestion() -> None:
@@ -428,8 +450,8 @@ def test_diagnoses_become_banners_with_a_suggestion() -> None:
     [banner] = status.diagnosis_banners([d])
     assert banner.level == "warning" and banner.text.startswith("**Mode collapse: 2 of 8 modes")
     assert "Try:** try WGAN-GP" in banner.text
-    assert status.diagnosis_banners([d._replace(severity="error")])[0].level == "error"
-    assert status.diagnosis_banners(None) == []
+    assert status.diagnosis_banners([dataclasses.replace(d, severity="error")])[0].level == "error"
+    assert status.diagnosis_banners(()) == []
 
 
 def test_headline_numbers() -> None:
@@ -437,10 +459,10 @@ def test_headline_numbers() -> None:
                                           "w1_exact": 0.4567})
     numbers = status.headline(snap)
     assert numbers == {"step": "500", "speed": numbers["speed"], "distance_label": "Exact W1", "distance": "0.457",
-                       "coverage": "3 / 8", "quality": "91%"}
+                       "coverage": "3 / 8", "quality": "91%", "coverage_label": "Modes with a fair share"}
     assert float(numbers["speed"]) == pytest.approx(100, rel=0.05)
     image = make_snapshot(10, evaluation={"modes_total": 10, "modes_covered_strict": 9, "hq_fraction": 0.5,
-                                          "w1_exact": math.nan, "fd_features": 12.345})
+                                          "w1_exact": math.nan, "fd_features": 12.345}, dataset="digits")
     assert status.headline(image)["distance_label"].startswith("Fréchet")
     assert status.headline(image)["distance"] == "12.3"
     assert status.headline(make_snapshot(0))["distance"] == "–"
@@ -450,7 +472,7 @@ def test_logged_at_is_the_server_clock_of_the_last_row() -> None:
     snap = make_snapshot(50)
     assert status.logged_at(snap) == ""  # no origin published: nothing to say
     created = time.mktime((2026, 11, 24, 14, 2, 0, 0, 0, -1))
-    stamped = snap.__class__(snap.version, snap.columns, snap.events, {**snap.state, "created": created})
+    stamped = dataclasses.replace(snap, created=created)
     last = float(snap.columns["time"][-1])
     expected = time.strftime("%H:%M:%S", time.localtime(created + last))
     assert status.logged_at(stamped).startswith(expected) and len(status.logged_at(stamped)) == 12

@@ -12,6 +12,7 @@ import torch
 from gancore import checkpoint
 from gancore.config import Config
 from gancore.evaluate.evaluator import Evaluator
+from gancore.records import PlaneFrame
 from gancore.run import Run
 from gancore.train import Trainer
 
@@ -65,5 +66,5 @@ def test_a_cuda_run_with_its_evaluator() -> None:
     snap = run.snapshot()
     run.stop()
     assert run.status == "finished" and snap.step == 300
-    assert list(snap.state["evals"]["step"]) == [0, 100, 200, 300]
-    assert snap.state["frame"]["kind"] == "2d"
+    assert list(snap.evaluations["step"]) == [0, 100, 200, 300]
+    assert isinstance(snap.frame, PlaneFrame)

@@ -35,6 +35,8 @@ EXPECTED = {  # (D loss, G loss), written from the textbook formulas on D = sigm
     "lsgan": (0.5 * mean([(r - 1) ** 2 for r in R]) + 0.5 * mean([f ** 2 for f in F]),
               0.5 * mean([(f - 1) ** 2 for f in F])),
     "hinge": (mean([max(0, 1 - r) for r in R]) + mean([max(0, 1 + f) for f in F]), -mean(F)),
+    "relativistic": (mean([math.log(1 + math.exp(f - r)) for r, f in zip(R, F)]),
+                     mean([math.log(1 + math.exp(r - f)) for r, f in zip(R, F)])),
 }
 
 
@@ -42,8 +44,9 @@ EXPECTED = {  # (D loss, G loss), written from the textbook formulas on D = sigm
 def test_losses_on_fixed_scores(name: str) -> None:
     objective = OBJECTIVES[name]
     d_expected, g_expected = EXPECTED[name]
-    assert objective.d_loss(REAL, FAKE).item() == pytest.approx(d_expected, rel=1e-6)
-    assert objective.g_loss(FAKE).item() == pytest.approx(g_expected, rel=1e-6)
+    real = REAL[: len(FAKE)] if name == "relativistic" else REAL  # a pairing loss scores pairs
+    assert objective.d_loss(real, FAKE).item() == pytest.approx(d_expected, rel=1e-6)
+    assert objective.g_loss(real, FAKE).item() == pytest.approx(g_expected, rel=1e-6)
 
 
 def test_hand_computed_numbers() -> None:
@@ -62,7 +65,7 @@ def test_losses_stay_finite_for_extreme_scores() -> None:
     """softplus keeps log(0) out: a confident D (|score| = 200) gives finite losses and gradients."""
     scores = torch.tensor([200.0, -200.0], requires_grad=True)
     for objective in OBJECTIVES.values():
-        loss = objective.d_loss(scores, -scores) + objective.g_loss(scores)
+        loss = objective.d_loss(scores, -scores) + objective.g_loss(-scores, scores)
         loss.backward()
         assert math.isfinite(loss.item()) and torch.isfinite(scores.grad).all()
         scores.grad = None
@@ -71,10 +74,10 @@ def test_losses_stay_finite_for_extreme_scores() -> None:
 def test_saturating_gradient_vanishes_where_nonsaturating_does_not() -> None:
     """d/ds log(1 - sigmoid(s)) = -sigmoid(s) -> 0 as D(G(z)) -> 0; d/ds -log sigmoid(s) -> -1."""
     s = torch.tensor([-10.0], requires_grad=True)
-    OBJECTIVES["minimax"].g_loss(s).backward()
+    OBJECTIVES["minimax"].g_loss(None, s).backward()
     assert s.grad.item() == pytest.approx(-sig(-10.0), rel=1e-4)  # about -4.5e-5
     s.grad = None
-    OBJECTIVES["nonsaturating"].g_loss(s).backward()
+    OBJECTIVES["nonsaturating"].g_loss(None, s).backward()
     assert s.grad.item() == pytest.approx(-(1 - sig(-10.0)), rel=1e-4)  # about -1
 
 

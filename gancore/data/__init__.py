@@ -31,6 +31,11 @@ class DatasetSpec:
     def is_image(self) -> bool:
         return self.kind == "image"
 
+    @property
+    def unit(self) -> str:
+        """What one mode of this data is called on a chart: a class of images, a mode of a mixture."""
+        return "class" if self.is_image else "mode"
+
 
 DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
     DatasetSpec("ring", "2d", "K Gaussians on a circle (modes = K, radius, std)", 8, 2.0, 0.02),

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
+
+from ..losses import OBJECTIVES
 
 # --- shared windows -------------------------------------------------------------------------------------
 EARLY_ROWS = 20  # "early level" = median of the first 20 finite values: averages mini-batch noise, and
@@ -46,14 +48,15 @@ HOP_JACCARD = 0.5  # consecutive dominant sets sharing less than half their unio
 HOP_MIN_FRACTION = 0.75  # a hop in at least 3 of the 4 transitions
 
 # --- discriminator against generator (metrics) ----------------------------------------------------------
-PROBABILITY_LOSSES = ("minimax", "nonsaturating", "kl")  # losses whose D outputs a probability
 VANISH_RATIO = 100.0  # generator gradient >= 100x below its early level: two orders of magnitude
 CONFIDENT_D_FAKE = 0.05  # D is confident when it gives fakes < 5%: minimax G's gradient scales with it
 OVERPOWER_D_REAL = 0.95  # D overpowers G when it says > 95% on real data ...
 OVERPOWER_D_FAKE = 0.05  # ... and < 5% on fakes, sustained: the game has stopped being a contest
 
 # --- divergence (metrics) -------------------------------------------------------------------------------
-ALWAYS_DEFINED = ("loss_d", "loss_g")  # every objective logs these; NaN there means NaN in training
+ALWAYS_DEFINED = ("loss_d", "loss_g")  # every step that trains the net logs these: NaN there means NaN ...
+COUNTED_BY = {"loss_d": "d_updates"}  # ... but a G-only step logs no loss_d ("not measured", not NaN): D's
+#                                        loss counts only on rows where D's update counter moved
 BOUNDED_COLUMNS = ("loss_d", "loss_g", "critic_real", "critic_fake", "w_estimate", "gp", "grad_norm_d",
                    "grad_norm_g")
 EXPLODE_BOUND = 1e6  # no healthy run here comes near |value| 1e6 (float32 BCE tops out near 100)
@@ -94,6 +97,12 @@ def diagnose(metrics: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray] 
         detect_mode_hopping(evals),
     ]
     return sorted((d for d in found if d is not None), key=lambda d: (d.severity != "error", d.since_step))
+
+
+def diagnose_snapshot(snapshot: Any, clip: float | None = None) -> tuple[Diagnosis, ...]:
+    """Every detector on a run's Snapshot: what the page's banners say, and what the presets check."""
+    loss = snapshot.info.objective if snapshot.info is not None else ""
+    return tuple(diagnose(snapshot.columns, snapshot.evaluations.table(), loss, clip=clip))
 
 
 # --- detectors on evaluations ---------------------------------------------------------------------------
@@ -232,7 +241,7 @@ def detect_d_overpowering(metrics: Mapping[str, np.ndarray]) -> Diagnosis | None
 
 def detect_divergence(metrics: Mapping[str, np.ndarray]) -> Diagnosis | None:
     """Non-finite losses, any infinite value, |value| > EXPLODE_BOUND, or growth by GROWTH_RATIO, recently."""
-    steps, cols = _table(metrics, BOUNDED_COLUMNS)
+    steps, cols = _table(metrics, BOUNDED_COLUMNS + tuple(COUNTED_BY.values()))
     n = steps.size
     if n == 0:
         return None
@@ -244,7 +253,7 @@ def detect_divergence(metrics: Mapping[str, np.ndarray]) -> Diagnosis | None:
         with np.errstate(invalid="ignore"):
             hit = np.isinf(v) | (np.abs(v) > EXPLODE_BOUND)
         if name in ALWAYS_DEFINED:  # NaN after a finite value: it became NaN (an all-NaN column is unlogged)
-            hit |= np.isnan(v) & np.maximum.accumulate(np.isfinite(v))
+            hit |= np.isnan(v) & np.maximum.accumulate(np.isfinite(v)) & _measured(cols, name)
         if hit[lo:].any() and not reason:
             i = lo + int(np.argmax(hit[lo:]))
             reason = f"{name} reached {v[i]:.3g}" if np.isfinite(v[i]) else f"{name} became {v[i]}"
@@ -277,7 +286,8 @@ def detect_divergence(metrics: Mapping[str, np.ndarray]) -> Diagnosis | None:
 def detect_critic_stalled(metrics: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray], loss: str, *,
                           clip: float | None = None) -> Diagnosis | None:
     """Loss "wgan": most weights pinned at +-c, or (clip known) |W| < W_TINY_CLIP_RATIO * c while modes are missing."""
-    if loss != "wgan":
+    objective = OBJECTIVES.get(loss)
+    if objective is None or objective.constraint is None:
         return None
     steps, cols = _table(metrics, ("clip_frac", "w_estimate"))
     with np.errstate(invalid="ignore"):
@@ -341,6 +351,14 @@ def _histogram(evals: Mapping[str, np.ndarray]) -> np.ndarray | None:
     if h.ndim != 2:
         return None
     return np.nan_to_num(h, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _measured(cols: Mapping[str, np.ndarray], name: str) -> np.ndarray:
+    """Rows on which `name` was measured: where its counter moved (every row when the counter is absent)."""
+    counter = cols.get(COUNTED_BY.get(name, ""))
+    if counter is None or not np.isfinite(counter).any():
+        return np.ones(len(cols[name]), dtype=bool)
+    return np.diff(counter, prepend=-np.inf) > 0
 
 
 def _trailing_true(cond: np.ndarray) -> int | None:

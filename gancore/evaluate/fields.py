@@ -42,18 +42,20 @@ def _mean_over_labels(d: nn.Module, points: torch.Tensor, n_classes: int) -> np.
     return scores.mean(0).float().cpu().numpy()
 
 
-def push_arrows(d: nn.Module, objective: Objective, fake: torch.Tensor, labels: torch.Tensor | None = None
-                ) -> np.ndarray:
+def push_arrows(d: nn.Module, objective: Objective, fake: torch.Tensor, labels: torch.Tensor | None = None,
+                real: torch.Tensor | None = None) -> np.ndarray:
     """-grad_x of G's loss at each fake point: the direction (and size) in which G's update moves it.
 
     The loss is a mean, so its gradient per point is scaled by n to be independent of the batch size.
+    `real` (as many as the fakes) is scored for objectives whose G loss sees the real scores.
     With the saturating loss and a confident D these arrows shrink to nothing: vanishing gradients, seen.
     """
     x = fake.detach().clone().requires_grad_(True)
     d.requires_grad_(False)
     try:
         with torch.enable_grad():  # callers may sit in a no_grad block
-            loss = objective.g_loss(d(x, labels)) * len(x)
+            real_scores = d(real, labels).detach() if objective.g_sees_real and real is not None else None
+            loss = objective.g_loss(real_scores, d(x, labels)) * len(x)
             (grad,) = torch.autograd.grad(loss, x)
     finally:
         d.requires_grad_(True)
