@@ -205,7 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_download(args)
         return cmd_train(args)
     except ConfigError as exc:
-        bad = flag(exc.field) if exc.field in FIELDS or exc.field in OWN_FLAGS else exc.field
+        known = exc.field in FIELDS or exc.field in OWN_FLAGS
+        bad = flag(exc.field) if known else exc.field if exc.field.isidentifier() else repr(exc.field)
         print(f"gancore: error: {bad}: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except (DataError, ValueError) as exc:

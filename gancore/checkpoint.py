@@ -25,6 +25,10 @@ FORMAT = "gancore-checkpoint-1"
 MUST_MATCH = ("dataset", "modes", "arch", "width", "depth", "activation", "latent_dim", "conditional",
               "cond_g", "cond_d", "optimizer_d", "optimizer_g")
 COUNTERS = ("step", "d_updates", "g_updates")
+# What each optimizer keeps per parameter (gancore's settings: no amsgrad, no momentum); torch's
+# load_state_dict checks none of it, and a missing moment fails only at the next step.
+DEVICE_DEPENDENT = ("fused", "foreach")  # the kernel each device uses (one of them, or neither), not a setting
+MOMENTS = {"adam": {"step", "exp_avg", "exp_avg_sq"}, "rmsprop": {"step", "square_avg"}, "sgd": set()}
 
 
 class CheckpointError(ValueError):
@@ -116,8 +120,9 @@ def load(trainer: Trainer, source: str | Path | BinaryIO | dict) -> None:
     build a new one before training on."""
     content = source if isinstance(source, dict) else read(source)
     check_fits(content, trainer.config)
-    for name, opt in (("opt_g", trainer.opt_g), ("opt_d", trainer.opt_d)):
-        _check_optimizer(name, content[name], opt)
+    for name, opt, kind in (("opt_g", trainer.opt_g, trainer.config.optimizer_g),
+                            ("opt_d", trainer.opt_d, trainer.config.optimizer_d)):
+        _check_optimizer(name, content[name], opt, MOMENTS[kind])
     rng = content.get("rng")
     if rng is None or rng.numel() != trainer.rng.get_state().numel():
         rng = trainer.rng.get_state()  # saved on another kind of device: the run goes on, not bit-exact
@@ -127,7 +132,7 @@ def load(trainer: Trainer, source: str | Path | BinaryIO | dict) -> None:
         raise CheckpointError(f"checkpoint does not fit this model: {str(exc).splitlines()[0]}") from None
 
 
-def _check_optimizer(name: str, saved: dict, opt: torch.optim.Optimizer) -> None:
+def _check_optimizer(name: str, saved: dict, opt: torch.optim.Optimizer, moments: set[str]) -> None:
     """Same settings of the same types as the run's optimizer, and moments shaped like the weights:
     torch checks neither, and a mismatch would only fail at the next step, on the training thread."""
     own = opt.state_dict()["param_groups"]
@@ -136,16 +141,26 @@ def _check_optimizer(name: str, saved: dict, opt: torch.optim.Optimizer) -> None
                               f"the run's optimizer {len(own)}")
     for group, mine in zip(saved["param_groups"], own):
         for key, value in mine.items():
-            if key == "params":
-                continue
-            if key not in group or not _same_kind(group[key], value):
-                raise CheckpointError(f"checkpoint field {name}.param_groups.{key} must be like "
-                                      f"{_shown(value)}, got {_shown(group.get(key))}")
+            there = group.get(key)
+            if key in ("params", "lr", "betas"):  # the run's own lr and betas replace the saved ones
+                fits = key in group
+            elif key in DEVICE_DEPENDENT:
+                fits = _same_kind(there, value)
+            else:
+                fits = type(there) is type(value) and there == value
+            if not fits:
+                raise CheckpointError(f"checkpoint field {name}.param_groups.{key} must be {_shown(value)}, "
+                                      f"got {_shown(there)}")
+        if group.get("fused") and group.get("foreach"):
+            raise CheckpointError(f"checkpoint field {name}.param_groups asks for both fused and foreach kernels")
     params = [p for group in opt.param_groups for p in group["params"]]
-    for index, moments in saved["state"].items():
-        if type(index) is not int or not 0 <= index < len(params) or not isinstance(moments, dict):
+    for index, kept in saved["state"].items():
+        if type(index) is not int or not 0 <= index < len(params) or not isinstance(kept, dict):
             raise CheckpointError(f"checkpoint field {name}.state has an entry {_shown(index)} for no parameter")
-        for key, tensor in moments.items():
+        if set(kept) != moments:
+            raise CheckpointError(f"checkpoint field {name}.state.{index} must hold {', '.join(sorted(moments))}, "
+                                  f"got {', '.join(sorted(map(str, kept))) or 'nothing'}")
+        for key, tensor in kept.items():
             ok = isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and (
                 tensor.dim() == 0 or tensor.shape == params[index].shape)
             if not ok:
@@ -154,11 +169,5 @@ def _check_optimizer(name: str, saved: dict, opt: torch.optim.Optimizer) -> None
 
 
 def _same_kind(value: Any, like: Any) -> bool:
-    if isinstance(like, bool) or like is None:
-        return type(value) is type(like)
-    if isinstance(like, (int, float)):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(like, (tuple, list)):
-        return (isinstance(value, (tuple, list)) and len(value) == len(like)
-                and all(_same_kind(v, w) for v, w in zip(value, like)))
-    return isinstance(value, type(like))
+    """Kernel switches: a bool or None, whichever the saving device chose."""
+    return value is None or isinstance(value, bool)

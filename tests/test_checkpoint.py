@@ -72,6 +72,9 @@ def test_a_resumed_run_is_the_run_that_never_stopped(small: Config, tmp_path) ->
     assert np.array_equal(np.concatenate([before, after]), straight)  # bit for bit, not approximately
 
 
+_REMOVE = object()
+
+
 def _mutated(content: dict, path: tuple, value) -> dict:
     out = copy.deepcopy(content)
     target = out
@@ -84,8 +87,6 @@ def _mutated(content: dict, path: tuple, value) -> dict:
     return out
 
 
-_REMOVE = object()
-
 
 @pytest.mark.parametrize("path, value, words", [
     (("step",), _REMOVE, "'step' must be an integer >= 0, got None"),
@@ -93,7 +94,9 @@ _REMOVE = object()
     (("g_updates",), -1, "'g_updates' must be an integer >= 0"),
     (("g",), [1, 2], "'g' must be a dict of weight tensors"),
     (("opt_d",), _REMOVE, "'opt_d' must be an optimizer state"),
-    (("opt_d", "param_groups", 0, "eps"), "tiny", "opt_d.param_groups.eps must be like 1e-08, got 'tiny'"),
+    (("opt_d", "param_groups", 0, "eps"), "tiny", "opt_d.param_groups.eps must be 1e-08, got 'tiny'"),
+    (("opt_d", "param_groups", 0, "amsgrad"), True, "opt_d.param_groups.amsgrad must be False, got True"),
+    (("opt_d", "state", 0, "exp_avg_sq"), _REMOVE, "opt_d.state.0 must hold exp_avg, exp_avg_sq, step, got"),
     (("opt_g", "state", 0, "exp_avg"), torch.zeros(3), "opt_g.state.0.exp_avg must be a float tensor of shape"),
     (("opt_g", "state", 99), {"exp_avg": torch.zeros(1)}, "opt_g.state has an entry 99 for no parameter"),
     (("rng",), torch.zeros(3), "'rng' must be a random generator state"),
