@@ -23,11 +23,11 @@ from gancore.info import STEP_KINDS
 from gancore.presets import PRESETS
 
 from . import share
-from .runs import Entry, registry
+from .runs import Entry, registry, server_side
 
 LABELS = {
     "dataset": "Data set", "modes": "Modes", "radius": "Radius / spacing", "std": "Std of each mode",
-    "data_dir": "Data folder (MNIST / Fashion)", "arch": "Architecture", "width": "Width", "depth": "Depth",
+    "arch": "Architecture", "width": "Width", "depth": "Depth",
     "activation": "Activation", "latent_dim": "Latent size", "prior": "Latent prior",
     "conditional": "Conditional GAN", "cond_g": "Label into G", "cond_d": "Label into D",
     "loss": "Objective (loss)", "clip": "Weight clip c (WGAN)", "gp_lambda": "Penalty λ (WGAN-GP)",
@@ -41,7 +41,7 @@ SECTIONS: list[tuple[str, tuple[str, ...], bool]] = [  # (title, fields, expande
     ("Objective", ("loss", "clip", "gp_lambda"), True),
     ("Learning", ("lr_d", "lr_g", "optimizer_d", "optimizer_g", "beta1", "beta2", "n_critic", "g_steps",
                   "batch_size"), True),
-    ("Data", ("dataset", "modes", "radius", "std", "conditional", "data_dir"), False),
+    ("Data", ("dataset", "modes", "radius", "std", "conditional"), False),  # data_dir: the server's
     ("Model", ("arch", "width", "depth", "activation", "latent_dim", "prior", "cond_g", "cond_d"), False),
     ("Run", ("seed", "device", "steps", "eval_every"), False),
 ]
@@ -100,8 +100,6 @@ def display_value(name: str, config: Config) -> Any:
 
 
 def _from_widget(name: str, value: Any, dataset: str) -> Any:
-    if name == "data_dir":
-        return value.strip() or None
     if name in DATA_PARAMS and value == getattr(DATASETS[dataset], name):
         return None  # the data set's default: keep links short and follow the data set
     return value
@@ -179,7 +177,7 @@ def _on_preset() -> None:
     name = st.session_state["preset"]
     config = PRESETS[name].config if name in PRESETS else Config()
     try:
-        entry.run.reset(config)
+        entry.run.reset(server_side(config))
     except (ConfigError, DataError) as exc:
         errors["preset"] = str(exc)
         return
@@ -213,7 +211,7 @@ def _command(what: str) -> None:
             config = _validate_pending(entry.run.config, pending, errors)
             if config is None:
                 return
-            run.reset(config)
+            run.reset(server_side(config))
             pending.clear()
     except (ConfigError, DataError, ValueError, RuntimeError) as exc:
         errors["_command"] = str(exc)

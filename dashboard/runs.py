@@ -44,10 +44,17 @@ class Busy(RuntimeError):
     """Every training slot is taken."""
 
 
+def server_side(config: Config) -> Config:
+    """The settings only the server decides: the data folder of folder-based data sets comes from
+    GANCORE_DATA_DIR (default: the user cache), never from a link or the sidebar."""
+    folder = os.environ.get("GANCORE_DATA_DIR") or None
+    return config.replace(data_dir=folder if config.spec.folder else None)
+
+
 def make_run(config: Config) -> Run:
     """A run with the engine's evaluator as its hook (pictures, evaluations, diagnoses); the engine runs it
     once before Start, so the page shows the data and G's starting point straight away."""
-    return Run(config, hooks=[Evaluator()])
+    return Run(server_side(config), hooks=[Evaluator()])
 
 
 @dataclass

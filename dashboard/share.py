@@ -19,9 +19,11 @@ from gancore.config import FIELDS, Config, ConfigError
 from gancore.metrics import Snapshot
 from gancore.records import Frame
 from gancore.presets import DEFAULT_PRESET, PRESETS
+from gancore.train import pick_device
 
 CUSTOM = "custom"  # a link without a known preset: settings are relative to Config()'s defaults
 RESERVED = ("run", "compare", "preset")  # URL keys that are not settings
+SERVER_ONLY = ("data_dir",)  # settings a link never carries: a path from a browser is never opened
 
 
 def base_config(preset: str | None) -> Config:
@@ -46,7 +48,7 @@ def config_to_params(config: Config, preset: str | None) -> dict[str, str]:
     preset = preset if preset in PRESETS else CUSTOM
     base = base_config(preset)
     params = {"preset": preset}
-    for name in FIELDS:
+    for name in (f for f in FIELDS if f not in SERVER_ONLY):
         value = getattr(config, name)
         if value != getattr(base, name):
             params[name] = _text(value)
@@ -66,9 +68,14 @@ def params_to_config(params: Mapping[str, str]) -> tuple[Config, str, list[str]]
     for name in [k for k in values if k not in FIELDS]:
         warnings.append(f"ignored unknown setting {name!r} in the link")
         values.pop(name)
+    for name in [k for k in values if k in SERVER_ONLY]:
+        warnings.append(f"ignored {name} from the link: the data folder is the server's setting (GANCORE_DATA_DIR)")
+        values.pop(name)
     while True:
         try:
-            return base.replace(**values), preset, warnings
+            config = base.replace(**values)
+            pick_device(config.device)  # a device this machine lacks is a bad value like any other
+            return config, preset, warnings
         except ConfigError as exc:
             if exc.field not in values:  # a rule tying fields together: drop everything but the base
                 warnings.append(f"the link's settings do not fit together ({exc.message}): using the preset")

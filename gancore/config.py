@@ -190,5 +190,5 @@ def validate(c: Config) -> None:
         raise ConfigError("arch", f"dcgan needs 28x28 images; {c.dataset!r} is {spec.kind} data (use mlp)")
     if c.conditional and not spec.labelled:
         raise ConfigError("conditional", f"data set {c.dataset!r} has no labels to condition on")
-    if c.data_dir is not None and spec.name not in ("mnist", "fashion"):
+    if c.data_dir is not None and not spec.folder:
         raise ConfigError("data_dir", f"data set {c.dataset!r} is built in and reads no folder")

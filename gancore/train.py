@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .config import FIELDS, LIVE_FIELDS, Config
+from .config import FIELDS, LIVE_FIELDS, Config, ConfigError
 from .data import make_dataset
 from .info import STEP_KINDS, RunInfo
 from .losses import OBJECTIVES
@@ -28,7 +28,8 @@ from .models import build_models, layer_groups
 _INIT_LOCK = threading.Lock()  # model init draws from torch's global RNG: one run at a time seeds it
 
 def pick_device(name: str) -> torch.device:
-    """`auto` prefers CUDA, then Apple's MPS, then the CPU; an unavailable explicit choice is an error."""
+    """`auto` prefers CUDA, then Apple's MPS, then the CPU; an unavailable explicit choice is a ConfigError
+    naming the field, so every boundary (CLI, link, sidebar) reports it like any bad setting."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -36,9 +37,9 @@ def pick_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device: cuda was asked for but no CUDA GPU is available")
+        raise ConfigError("device", "cuda was asked for but no CUDA GPU is available")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("device: mps was asked for but Apple MPS is not available")
+        raise ConfigError("device", "mps was asked for but Apple MPS is not available")
     return torch.device(name)
 
 

@@ -26,6 +26,7 @@ class DatasetSpec:
     radius: float | None = None
     std: float | None = None
     labelled: bool = True
+    folder: bool = False  # read from a folder of the user's files (a server-side setting, never a link's)
 
     @property
     def is_image(self) -> bool:
@@ -45,8 +46,10 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
     DatasetSpec("blob", "2d", "one Gaussian at (radius, radius), far from G's start", None, 4.0, 0.3),
     DatasetSpec("gauss1d", "1d", "1-D mixture: modes spread over [-radius, radius]", 2, 2.0, 0.4),
     DatasetSpec("digits", "image", "5,000 real MNIST digits shipped with the package (offline)"),
-    DatasetSpec("mnist", "image", "full MNIST from IDX files in --data-dir (see `gancore download`)"),
-    DatasetSpec("fashion", "image", "Fashion-MNIST from IDX files in --data-dir (see `gancore download`)"),
+    DatasetSpec("mnist", "image", "full MNIST from IDX files in --data-dir (see `gancore download`)",
+                folder=True),
+    DatasetSpec("fashion", "image", "Fashion-MNIST from IDX files in --data-dir (see `gancore download`)",
+                folder=True),
 ]}
 
 
