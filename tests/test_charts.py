@@ -14,6 +14,7 @@ import time
 import numpy as np
 import plotly.io as pio
 import pytest
+from scipy import stats
 
 from dashboard import charts, share, status, theory
 from gancore.evaluate.diagnose import Diagnosis
@@ -22,7 +23,9 @@ from gancore.metrics import Event, Snapshot
 from gancore.presets import DEFAULT_PRESET, PRESETS
 from gancore.info import RunInfo
 from gancore.measures import EVAL_MEASURES, STEP_MEASURES
+from gancore.evaluate.evaluator import Evaluator
 from gancore.records import Evaluation, Evaluations, ImageFrame, LineFrame, PlaneFrame
+from gancore.train import Trainer
 
 TIME_CHARTS = ("losses", "probabilities", "critic", "gradients", "coverage", "heatmap")
 
@@ -191,15 +194,20 @@ def test_nan_only_series_are_left_out_with_an_explanation() -> None:
     fig = charts.probabilities(snap)
     assert fig.data == ()
     assert any("critic" in a.text for a in fig.layout.annotations)
-    pio.to_json(fig, validate=False)  # NaN-only data never reaches the JSON
+    assert "NaN" not in pio.to_json(fig, validate=False)  # NaN-only data never reaches the JSON
     assert traces(charts.critic(snap), "critic E f(real) − E f(fake)")
 
 
 def test_charts_of_an_empty_run_say_what_to_do() -> None:
     snap = make_snapshot(0)
-    for name, fig in charts.time_charts(snap).items():
-        assert fig.layout.annotations, name
-        pio.to_json(fig, validate=False)
+    figures = charts.time_charts(snap)
+    assert {"losses", "probabilities", "critic", "gradients", "coverage", "heatmap"} <= set(figures)
+    for name, fig in figures.items():
+        assert fig.data == (), name  # no empty traces pretending to be data
+        hints = [a.text for a in fig.layout.annotations]
+        waiting = "waiting for the first evaluation" if name in ("coverage", "heatmap") else "press Start"
+        assert any(waiting in h for h in hints), (name, hints)
+        assert fig.layout.title.text, name
 
 
 def test_hour_long_run_stays_within_the_point_budget() -> None:
@@ -290,8 +298,11 @@ def test_charts_from_real_training(trained: Snapshot) -> None:
     assert [s.x0 for s in event_shapes(figures["gradients"])] == [40]
     assert traces(figures["coverage"], "modes hit")
     assert len(traces(figures["gradients"])) > 2  # per-layer norms of G
-    for fig in figures.values():
-        pio.to_json(fig, validate=False)
+    for name, fig in figures.items():
+        xs = np.concatenate([np.asarray(t.x, np.float64) for t in fig.data if t.x is not None])
+        xs = xs[np.isfinite(xs)]  # None separates the event lines' segments
+        assert xs.size and 0 <= xs.min() and xs.max() <= 45, name  # every trace lies on the run's step axis
+        assert "NaN" not in pio.to_json(fig, validate=False), name
 
 
 def test_two_d_samples_have_field_points_and_arrows(trained: Snapshot) -> None:
@@ -318,14 +329,20 @@ def test_arrows_keep_their_scale_so_vanishing_gradients_look_tiny() -> None:
 
 
 def test_one_d_samples_show_densities_d_and_optimal_d() -> None:
-    grid = np.linspace(-3, 3, 50, dtype=np.float32)
-    frame = LineFrame(step=10, labels=None, grid=grid, p_data=np.exp(-grid ** 2), p_g=np.exp(-(grid - 1) ** 2),
-                      scores=grid, d_prob=1 / (1 + np.exp(-grid)), d_optimal=np.full(50, 0.5), real=None, fake=None,
-                      bounds=np.array([[-3, 3]]), probabilities=True)
+    """A real 1-D frame from the evaluator: the optimal D drawn is p_data / (p_data + p_g) of the drawn
+    densities, D(x) is the sigmoid of the critic's scores, and a critic objective shows f(x) instead."""
+    trainer = Trainer(Config(dataset="gauss1d", width=16, depth=1, batch_size=64, device="cpu"))
+    frame = Evaluator().frame(trainer)
     fig = charts.samples(frame)
-    assert [t.name for t in fig.data] == ["p_data", "p_g", "D(x)", "optimal D"]
-    critic_frame = dataclasses.replace(frame, d_prob=None, probabilities=False)
-    assert [t.name for t in charts.samples(critic_frame).data] == ["p_data", "p_g", "critic f(x)"]
+    traces_by_name = {t.name: np.asarray(t.y, np.float64) for t in fig.data}
+    assert list(traces_by_name) == ["p_data", "p_g", "D(x)", "optimal D"]
+    p, q = traces_by_name["p_data"], traces_by_name["p_g"]
+    both = p + q > 1e-6
+    np.testing.assert_allclose(traces_by_name["optimal D"][both], (p / (p + q))[both], atol=1e-3)
+    np.testing.assert_allclose(traces_by_name["D(x)"], 1 / (1 + np.exp(-np.asarray(frame.scores))), atol=1e-5)
+    assert np.asarray(fig.data[0].x).min() < -3 and np.asarray(fig.data[0].x).max() > 3  # the data's span
+    critic = Evaluator().frame(Trainer(Config(dataset="gauss1d", loss="wgan-gp", width=16, depth=1, device="cpu")))
+    assert [t.name for t in charts.samples(critic).data] == ["p_data", "p_g", "critic f(x)"]
 
 
 def test_image_grid_has_a_row_per_class() -> None:
@@ -374,7 +391,12 @@ def test_js_is_flat_at_log2_once_disjoint_while_w1_keeps_growing() -> None:
 def test_optimal_discriminator_saturates_while_the_critic_keeps_its_slope() -> None:
     x = np.linspace(-3, 6, 50)
     c = theory.optimal_d_and_critic(x, 3.0, 0.5)
-    assert np.allclose(c["d_opt"], c["p_r"] / (c["p_r"] + c["p_g"]))
+    p_r, p_g = stats.norm.pdf(x, 0.0, 0.5), stats.norm.pdf(x, 3.0, 0.5)  # the densities, from scipy
+    np.testing.assert_allclose(c["p_r"], p_r) and np.testing.assert_allclose(c["p_g"], p_g)
+    np.testing.assert_allclose(c["d_opt"], p_r / (p_r + p_g), atol=1e-12)
+    at = theory.optimal_d_and_critic(np.array([0.0, 1.5, 3.0]), 3.0, 0.5)["d_opt"]
+    # on paper: D*(1.5) = 1/2 (halfway), D*(0) = sigmoid(9 / 0.5) = sigmoid(18), D*(3) = sigmoid(-18)
+    np.testing.assert_allclose(at, [1 / (1 + math.exp(-18)), 0.5, 1 / (1 + math.exp(18))], rtol=1e-9)
     assert np.allclose(np.diff(c["critic"]) / np.diff(x), -1)
     far, near = theory.generator_gradients(5.0, 0.5), theory.generator_gradients(0.5, 0.5)
     assert far["saturating"] < 1e-10 < near["saturating"] and far["nonsaturating"] > near["nonsaturating"]
@@ -385,8 +407,31 @@ def test_theory_figures_build() -> None:
     for fig in (theory.generator_losses_figure(0.02, "logit"), theory.generator_losses_figure(0.5, "d"),
                 theory.js_w1_figure(2.0, "uniform"), theory.js_w1_figure(0.5, "gaussian"), theory.optimal_d_figure()):
         assert fig.data and all(not t.type.endswith("gl") for t in fig.data)
-        pio.to_json(fig, validate=False)
+        assert "NaN" not in pio.to_json(fig, validate=False)
     assert theory.generator_losses_figure(0.02, "logit").layout.yaxis2.type == "log"
+
+
+def test_theory_figures_show_the_numbers_of_their_captions() -> None:
+    """JS saturates at log 2 once uniform P and Q (width 1) are disjoint at shift 2, W1 = 2 there; D* is
+    1/2 halfway between the Gaussians; the gradient panel marks -d/dlogit at D = 0.02 for each loss."""
+    js_w1 = theory.js_w1_figure(2.0, "uniform")
+    by_name = {t.name: t for t in js_w1.data if t.name}
+    assert list(by_name) == ["P (data)", "Q (generator)", "JS(P, Q)", "W1(P, Q)"]
+    marker = next(t for t in js_w1.data if not t.name)
+    np.testing.assert_allclose(marker.y, [math.log(2), 2.0])  # the current shift on both curves
+    w1 = by_name["W1(P, Q)"]
+    np.testing.assert_allclose(w1.y, np.abs(w1.x), atol=1e-9)  # equal shapes: W1 is the shift
+    js = by_name["JS(P, Q)"]
+    assert np.all(np.asarray(js.y)[np.asarray(js.x) > 1.01] == pytest.approx(math.log(2)))  # disjoint
+    optimal = {t.name: t for t in theory.optimal_d_figure(3.0, 0.5).data}
+    assert list(optimal) == ["p_data", "p_g", "optimal D*(x)", "WGAN critic f(x)"]
+    x, d = np.asarray(optimal["optimal D*(x)"].x), np.asarray(optimal["optimal D*(x)"].y)
+    assert np.interp(1.5, x, d) == pytest.approx(0.5, abs=0.01) and d[0] > 0.99 and d[-1] < 0.01
+    assert max(optimal["p_data"].y) == pytest.approx(1 / (0.5 * math.sqrt(2 * math.pi)), rel=1e-3)
+    losses = theory.generator_losses_figure(0.02, "logit")
+    markers = [float(t.y[0]) for t in losses.data if not t.name]
+    # |d loss / d logit| at D = 0.02: minimax D = 0.02, non-saturating 1 - D = 0.98, KL 1
+    np.testing.assert_allclose(markers, [0.02, 0.98, 1.0], rtol=1e-6)
 
 
 # --- links and exports -------------------------------------------------------------------------------------------
@@ -472,7 +517,6 @@ def test_logged_at_is_the_server_clock_of_the_last_row() -> None:
     snap = make_snapshot(50)
     assert status.logged_at(snap) == ""  # no origin published: nothing to say
     created = time.mktime((2026, 11, 24, 14, 2, 0, 0, 0, -1))
-    stamped = dataclasses.replace(snap, created=created)
-    last = float(snap.columns["time"][-1])
-    expected = time.strftime("%H:%M:%S", time.localtime(created + last))
-    assert status.logged_at(stamped).startswith(expected) and len(status.logged_at(stamped)) == 12
+    times = np.linspace(0, 75.25, 50).astype(np.float32)  # the last row, 75.25 s after the run was created
+    stamped = dataclasses.replace(snap, created=created, columns={**snap.columns, "time": times})
+    assert status.logged_at(stamped) == "14:03:15.250"  # 14:02:00 + 1 min 15.25 s, on paper
