@@ -21,13 +21,14 @@ from dashboard import controls, live, session, theory_page, views  # noqa: E402
 st.set_page_config(page_title="gancore · watch GANs train", page_icon="🎛️", layout="wide",
                    initial_sidebar_state="expanded")
 
-entry = session.attach()
-if entry is None:  # every training slot is busy: the theory needs none
+binding = session.attach()
+if binding is None:  # every training slot is busy, or a class waits for its instructor: the theory needs none
     theory_page.draw()
     st.stop()
+entry = binding.entry
 
-controls.sidebar(entry)
-session.sync_url(entry)
+controls.sidebar(binding)
+session.sync_url(binding)
 
 head, toggle = st.columns([5, 1], vertical_alignment="center")
 head.markdown("#### gancore · watch a GAN train")
@@ -44,7 +45,7 @@ if theory_tab.open:
         theory_page.draw()
 if compare_tab.open:
     with compare_tab:
-        views.compare_tab(entry)
+        views.compare_tab(binding)
 if share_tab.open:
     with share_tab:
-        views.share_tab(entry)
+        views.share_tab(binding)

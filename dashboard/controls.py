@@ -23,7 +23,8 @@ from gancore.info import STEP_KINDS
 from gancore.presets import PRESETS
 
 from . import share
-from .runs import Entry, registry, server_side
+from .access import Binding, Refused
+from .runs import Busy, Entry, registry, server_side
 
 LABELS = {
     "dataset": "Data set", "modes": "Modes", "radius": "Radius / spacing", "std": "Std of each mode",
@@ -88,7 +89,16 @@ def _state() -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def _entry() -> Entry | None:
-    return registry().get(st.session_state.get("_token"))
+    """The run this session may command: None (with the refusal shown) for a viewer, whatever it clicked."""
+    binding: Binding | None = st.session_state.get("_binding")
+    if binding is None or registry().get(binding.entry.token) is None:
+        return None
+    try:
+        binding.control()
+    except Refused as exc:
+        _state()[1]["_command"] = str(exc)
+        return None
+    return binding.entry
 
 
 def display_value(name: str, config: Config) -> Any:
@@ -218,8 +228,16 @@ def _command(what: str) -> None:
 
 
 # --- the sidebar ------------------------------------------------------------------------------------------
-def sidebar(entry: Entry) -> None:
-    """Preset, run buttons, pending changes, every setting by group, and the view options."""
+def sidebar(binding: Binding) -> None:
+    """Preset, run buttons, pending changes, every setting by group, and the view options; a viewer gets
+    what to watch, a copy button and the view options, and no control at all."""
+    entry = binding.entry
+    if not binding.may_control:
+        with st.sidebar:
+            _viewer(binding)
+            _explanation(entry)
+            _view_options()
+        return
     sync(entry)
     pending, errors = _state()
     config = entry.run.config
@@ -238,6 +256,30 @@ def sidebar(entry: Entry) -> None:
                 for name in names:
                     _field(name, effective_dataset, errors)
         _view_options()
+
+
+def _viewer(binding: Binding) -> None:
+    st.info("**You are watching** this run live. Only its owner (in a class: the instructor) can change it.",
+            icon="👀")
+    st.button("Make my own copy", key="copy", on_click=_copy, args=(binding.entry.token,), width="stretch",
+              help="A new run of your own from these settings, seed included, if the server has a free slot.")
+    errors = _state()[1]
+    for key in ("_copy", "_command"):
+        if key in errors:
+            st.error(errors[key], icon="⏳" if key == "_copy" else "🔒")
+
+
+def _copy(token: str) -> None:
+    """A viewer's own run from the watched run's settings; its control key goes into this session's URL."""
+    source = registry().get(token)
+    if source is None:
+        return
+    try:
+        mine = registry().create(source.run.config, preset=source.meta.get("preset", share.CUSTOM))
+    except Busy as exc:
+        _state()[1]["_copy"] = str(exc)
+        return
+    st.query_params.from_dict({"run": mine.token, "ctl": mine.control_key})
 
 
 def _preset_picker(entry: Entry, errors: dict[str, str]) -> None:

@@ -114,8 +114,9 @@ def _status_strip(token: str) -> None:
     preset = PRESETS.get(entry.meta.get("preset", ""))
     if preset is not None and entry.run.config == preset.config and preset.shows(snap):
         st.success(f"**The preset's phenomenon is showing:** {preset.criterion}.")
-    session.sync_url(entry)  # live changes reach the engine after the page ran: catch up here
-    if _drawn(entry, run_status) != st.session_state.get("_drawn"):
+    session.sync_url(st.session_state["_binding"])  # live changes reach the engine after the page ran
+    follows_other = st.session_state.get("_follows") and registry().featured not in (None, token)
+    if follows_other or _drawn(entry, run_status) != st.session_state.get("_drawn"):
         st.rerun()  # started, finished, or settings changed (maybe in another tab): redraw the page
 
 

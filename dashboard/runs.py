@@ -66,6 +66,7 @@ class Entry:
     leases: int = 0
     orphaned_since: float | None = field(default_factory=time.monotonic)
     meta: dict[str, Any] = field(default_factory=dict)
+    control_key: str = field(default_factory=lambda: secrets.token_urlsafe(12))  # in its owner's URL only
 
 
 class Registry:
@@ -79,6 +80,7 @@ class Registry:
         self._entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.featured: str | None = None
         if reap_every:
             threading.Thread(target=self._reaper, args=(reap_every,), name="gancore-reaper", daemon=True).start()
 
@@ -104,6 +106,13 @@ class Registry:
         with self._lock:
             entry = self._entries.get(token)
         return entry if entry is not None and entry.run.alive else None
+
+    def feature(self, token: str) -> None:
+        """The run a classroom's viewers watch: the one the instructor last started or picked."""
+        self.featured = token
+
+    def featured_entry(self) -> Entry | None:
+        return self.get(self.featured)
 
     def discard(self, token: str) -> None:
         """Stop a run and free its slot."""
@@ -212,6 +221,8 @@ def _registry_factory():
             # One torch thread per run: the server, the browser and other runs share the cores, and torch's
             # spinning worker threads slow a contended 2-core machine 3-10x (bench/README.md, threads).
             torch.set_num_threads(1)
+            from .access import announce  # access.py reads this module's Entry: imported here, once
+            announce(int(st.get_option("server.port")))
             return Registry()
 
         _FACTORIES["registry"] = gancore_registry

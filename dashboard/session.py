@@ -1,9 +1,11 @@
-"""Binding a browser session to its run: the URL token, the lease, and the settings kept in the URL.
+"""Binding a browser session to its run: the URL token, the role (access.py), the lease, and the settings
+kept in the URL.
 
 A page opened without `?run=` (or with a token this server no longer knows) gets a new run built from
-the link's settings (`?preset=...&lr_g=...`), or the default preset; its token then goes into the URL, so
-a reload or a reconnect finds the same run. After every full script run the URL is rewritten to hold the
-run's current settings, so copying the address bar is sharing the setup.
+the link's settings (`?preset=...&lr_g=...`), or the default preset, and controls it: its token and its
+control key go into the URL, so a reload or a reconnect finds the same run with the same rights. In
+classroom mode a page without the instructor key never makes a run: it watches the featured one (or
+waits for it). After every full script run the URL is rewritten to hold the run's current settings.
 """
 
 from __future__ import annotations
@@ -15,16 +17,26 @@ from gancore.data import DataError
 from gancore.presets import DEFAULT_PRESET, PRESETS
 
 from . import share
-from .runs import Busy, Entry, lease, registry
+from .access import Binding, bind, classroom, is_instructor
+from .runs import Busy, lease, registry
 
 
-def attach() -> Entry | None:
-    """This session's run (created if needed) with a lease held on it; None (and a message) when every
-    training slot is busy."""
+def attach() -> Binding | None:
+    """This session's run (created if needed) and its role, with a lease held on the run; None (and a
+    message) when every training slot is busy or, for a class, while the instructor has started nothing."""
     params = st.query_params.to_dict()
     reg = registry()
     entry = reg.get(params.get("run"))
-    if entry is None:
+    created = False
+    if entry is None and is_instructor(params):  # a second instructor tab shows the same run
+        entry = reg.featured_entry()
+    if entry is None and classroom() and not is_instructor(params):
+        entry = reg.featured_entry()
+        if entry is None:
+            waiting()
+            return None
+    elif entry is None:
+        created = True
         config, preset, warnings = share.params_to_config(params)
         try:
             try:
@@ -36,8 +48,13 @@ def attach() -> Entry | None:
             st.error(f"**{exc}**", icon="⏳")
             return None
         st.session_state["_url_warnings"] = warnings
+    binding = bind(entry, params, created=created)
+    if binding.role == "instructor":
+        reg.feature(entry.token)
     lease(entry.token)
     st.session_state["_token"] = entry.token
+    st.session_state["_binding"] = binding
+    st.session_state["_follows"] = "run" not in params and binding.role == "viewer"  # the featured run
     if "_compare" not in st.session_state:  # a reload keeps the comparison too (`?compare=a,b`)
         tokens = [t for t in params.get("compare", "").split(",") if t]
         held = [reg.get(t) for t in tokens]
@@ -46,19 +63,37 @@ def attach() -> Entry | None:
             lease(token)
     for warning in st.session_state.get("_url_warnings", []):
         st.warning(warning)
-    return entry
+    return binding
 
 
-def url_params(entry: Entry) -> dict[str, str]:
-    params = {"run": entry.token, **share.config_to_params(entry.run.config, entry.meta.get("preset"))}
+def waiting() -> None:
+    """A classroom page before the instructor has started a run: it turns live by itself."""
+    st.info("**Waiting for the instructor** to start a run. This page turns live by itself.", icon="⏳")
+
+    @st.fragment(run_every=2.0)
+    def poll() -> None:
+        if registry().featured_entry() is not None:
+            st.rerun(scope="app")
+    poll()
+
+
+def url_params(binding: Binding) -> dict[str, str]:
+    """What the address bar holds: the run and the secret that gives this session its role (the viewer of a
+    class's featured run keeps a plain address, so it follows the instructor), then the settings."""
+    entry = binding.entry
+    if st.session_state.get("_follows"):
+        return {}
+    secret = {"instructor": {"key": st.query_params.get("key", "")}, "owner": {"ctl": entry.control_key}}
+    params = {"run": entry.token, **secret.get(binding.role, {}),
+              **share.config_to_params(entry.run.config, entry.meta.get("preset"))}
     compare = st.session_state.get("_compare")
     if compare:
         params["compare"] = ",".join(compare)
     return params
 
 
-def sync_url(entry: Entry) -> None:
+def sync_url(binding: Binding) -> None:
     """Keep the address bar equal to the run's token and settings (only writes when they differ)."""
-    params = url_params(entry)
+    params = url_params(binding)
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)

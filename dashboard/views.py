@@ -17,6 +17,7 @@ from gancore.records import ImageFrame
 from . import charts, share
 from .controls import interval
 from .live import chart, snapshot
+from .access import Binding
 from .runs import Busy, Entry, lease, registry
 
 # --- Compare ----------------------------------------------------------------------------------------------
@@ -33,8 +34,11 @@ def compare_configs(a: Config, base_b: Config, loss_a: str | None, loss_b: str |
     return config_a, config_b
 
 
-def compare_tab(entry: Entry) -> None:
-    st.fragment(_compare)(entry.token)
+def compare_tab(binding: Binding) -> None:
+    if not binding.may_control:  # comparing starts two runs: a watcher makes a copy of their own first
+        st.info("Comparing starts two runs of your own: press **Make my own copy** first.", icon="👀")
+        return
+    st.fragment(_compare)(binding.entry.token)
 
 
 def _compare_entries() -> list[Entry] | None:
@@ -145,7 +149,8 @@ def _compare_live(tokens: list[str]) -> None:
 # --- Share and keep ------------------------------------------------------------------------------------------
 
 
-def share_tab(entry: Entry) -> None:
+def share_tab(binding: Binding) -> None:
+    entry = binding.entry
     config = entry.run.config
     params = share.config_to_params(config, entry.meta.get("preset"))
     base = st.context.url
@@ -153,9 +158,14 @@ def share_tab(entry: Entry) -> None:
     with left:
         st.markdown("**Reproduce this setup** — a fresh run with these settings, seed included:")
         st.code(share.link(base, params), language=None, wrap_lines=True)
-        st.markdown("**Watch this run live** — the same run on this server (a second screen, or students on "
-                    "the classroom network):")
+        st.markdown("**Watch this run live** — the same run on this server, read-only (a second screen, or "
+                    "students on the classroom network):")
         st.code(share.link(base, {"run": entry.token, **params}), language=None, wrap_lines=True)
+        if binding.role == "owner":
+            st.markdown("**Control this run** — keep this link to yourself: whoever holds it can pause, "
+                        "retune and reset the run:")
+            st.code(share.link(base, {"run": entry.token, "ctl": entry.control_key}), language=None,
+                    wrap_lines=True)
         with st.expander("Serving the dashboard to a class on the local network"):
             st.markdown(
                 "On the instructor's machine:\n\n"

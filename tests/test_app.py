@@ -262,8 +262,8 @@ def test_a_second_viewer_follows_changes_and_never_overwrites_them(app: AppTest)
     wait_for(lambda: run.config.lr_g == 5e-4 and run.config.n_critic == 3)
     app.run()
     assert app.select_slider(key="lr_g").value == 5e-4 and app.number_input(key="n_critic").value == 3
-    viewer = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a new tab opened on the same run
-    viewer.query_params["run"] = app.query_params["run"]
+    viewer = AppTest.from_file(APP, default_timeout=TIMEOUT)  # the owner's second tab: the address bar copied
+    viewer.query_params.update({"run": app.query_params["run"], "ctl": app.query_params["ctl"]})
     open_page(viewer)
     assert viewer.select_slider(key="lr_g").value == 5e-4
     assert run.config.lr_g == 5e-4 and run.config.n_critic == 3  # its defaults did not travel back
