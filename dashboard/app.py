@@ -26,13 +26,19 @@ if binding is None:  # every training slot is busy, or a class waits for its ins
     theory_page.draw()
     st.stop()
 entry = binding.entry
+st.session_state.setdefault("presenter", session.presenter_default(binding))  # before the URL is rewritten
 
 controls.sidebar(binding)
 session.sync_url(binding)
 
-head, toggle = st.columns([5, 1], vertical_alignment="center")
+head, present, toggle = st.columns([4, 1, 1], vertical_alignment="center")
 head.markdown("#### gancore · watch a GAN train")
+present.toggle("Presenter view", key="presenter",
+               help="For a projector: no sidebar, the preset's charts large, big fonts.")
 toggle.toggle("Pause live view", key="freeze", help="Stop redrawing (training goes on) to zoom or hover a chart.")
+if st.session_state["presenter"]:
+    live.presenter(entry)
+    st.stop()
 
 # Only the open tab runs (on_change="rerun"): hidden live charts would still redraw every second.
 live_tab, theory_tab, compare_tab, share_tab = st.tabs(["Live", "Theory", "Compare", "Share & export"], key="tab",

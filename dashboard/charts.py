@@ -355,13 +355,22 @@ def class_heatmap(snapshot: Snapshot) -> go.Figure:
     return _finish(chart, snapshot, False)
 
 
+def live_figure(key: str, snapshot: Snapshot, per_layer: bool = False) -> go.Figure:
+    """One live chart by key: a chart group of the registry, or an evaluation chart."""
+    if key in CHART_GROUPS:
+        return group_chart(snapshot, key, per_layer)
+    return EVALUATION_CHARTS[key](snapshot)
+
+
 def time_charts(snapshot: Snapshot, per_layer: bool = False) -> dict[str, go.Figure]:
     """Every live time chart of the dashboard, by key: the registry's chart groups that the run shows, then
     the evaluations' coverage and the class-by-time heatmap."""
     info = snapshot.info
     groups = [g.key for g in CHART_GROUPS.values() if info is None or g.applies(info) or g.explained]
-    figures = {key: group_chart(snapshot, key, per_layer) for key in groups}
-    return figures | {"coverage": coverage(snapshot), "heatmap": class_heatmap(snapshot)}
+    return {key: live_figure(key, snapshot, per_layer) for key in (*groups, "coverage", "heatmap")}
+
+
+EVALUATION_CHARTS = {"coverage": coverage, "heatmap": class_heatmap, "histogram": class_histogram}
 
 
 # --- samples ------------------------------------------------------------------------------------------

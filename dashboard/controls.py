@@ -22,7 +22,7 @@ from gancore.data import DATASETS, DataError
 from gancore.info import STEP_KINDS
 from gancore.presets import PRESETS
 
-from . import share
+from . import join, share
 from .access import Binding, Refused
 from .runs import Busy, Entry, registry, server_side
 
@@ -242,6 +242,8 @@ def sidebar(binding: Binding) -> None:
     pending, errors = _state()
     config = entry.run.config
     with st.sidebar:
+        if binding.role == "instructor":
+            _join_code()
         _preset_picker(entry, errors)
         _buttons(entry, errors)
         _explanation(entry)
@@ -256,6 +258,16 @@ def sidebar(binding: Binding) -> None:
                 for name in names:
                     _field(name, effective_dataset, errors)
         _view_options()
+
+
+def _join_code() -> None:
+    """The address students open, as text and as a QR code, on the instructor's page only."""
+    address, note = join.viewers_address(st.get_option("server.address"), int(st.get_option("server.port")))
+    with st.expander("Join code: students open", expanded=True):
+        st.code(address, language=None)
+        st.image(join.qr_png(address), width=180)
+        if note:
+            st.caption(note)
 
 
 def _viewer(binding: Binding) -> None:

@@ -1,8 +1,9 @@
 """The Live tab: a status strip, the sample picture and the time charts, each in its own fragment.
 
 Fragments rerun on a browser timer (`run_every`) without rerunning the page. Each reads the run's
-snapshot with `since=` the version it last saw (None back: nothing changed) and keeps its figures per
-version in session state, so an idle or paused run costs almost nothing per tick. Pictures refresh on
+snapshot and its figures from the process-wide cache (shared.py): built once per run, chart and version
+for every session watching, so an idle run costs almost nothing per tick and a class costs little more
+than one viewer. Pictures refresh on
 their own, slower timer for image grids. "Pause live view" stops the timers, so a chart can be zoomed.
 """
 
@@ -14,11 +15,12 @@ import streamlit as st
 
 from gancore.metrics import Snapshot
 from gancore.records import ImageFrame
-from gancore.presets import PRESETS
+from gancore.presets import PRESENTED, PRESETS
 
 from . import charts, session, status
 from .controls import interval
 from .runs import Entry, registry
+from .shared import SHARED
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 IMAGE_REFRESH = 2.0  # image grids: at least this many seconds (and twice the curves') between redraws
@@ -26,23 +28,13 @@ SHOW = {"info": st.info, "success": st.success, "warning": st.warning, "error": 
 
 
 def snapshot(entry: Entry) -> Snapshot:
-    """The run's latest snapshot, copied only when its version moved since this session last looked."""
-    cache = st.session_state.setdefault("_snapshots", {})
-    held = cache.get(entry.token)
-    fresh = entry.run.snapshot(since=held.version if held is not None else None)
-    if fresh is not None:
-        cache[entry.token] = held = fresh
-    return held
+    """The run's latest snapshot, shared by every session that watches it."""
+    return SHARED.snapshot(entry)
 
 
 def cached(name: str, key: tuple, build: Callable[[], Any], keep: Any = None) -> Any:
-    """`build()` once per `key` (token, version, options) per session: unchanged data, no new figure.
-    `keep` holds the object whose id() is in the key, so that id cannot be reused by a newer object."""
-    figures = st.session_state.setdefault("_figures", {})
-    held = figures.get(name)
-    if held is None or held[0] != key:
-        held = figures[name] = (key, build(), keep)
-    return held[1]
+    """A figure built once per `key` (token, version, options) for every session watching the run."""
+    return SHARED.figure((name, *key), build, keep)
 
 
 def chart(fig: Any, key: str) -> None:
@@ -155,3 +147,58 @@ def _time_charts(token: str) -> None:
         for col, name in zip(cols, names[row: row + 2]):
             with col:
                 chart(figures[name], f"chart-{name}")
+
+
+# --- the presenter view: what a projector shows -------------------------------------------------------------
+PRESENTER_HEIGHT = 430  # two rows of charts and the status strip fit a 1600x1000 projector
+PRESENTER_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
+html, body, [data-testid="stMetricValue"] {font-size: 1.25rem;}
+</style>"""
+
+
+def presenter(entry: Entry) -> None:
+    """The status strip and banners, then the charts the preset names, large, for the back row."""
+    st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+    every = interval()
+    snap = snapshot(entry)
+    st.session_state["_drawn"] = _drawn(entry, snap.status)
+    st.fragment(run_every=every)(_status_strip)(entry.token)
+    st.fragment(run_every=every if snap.status == "running" else None)(_presented)(entry.token)
+
+
+def presented_charts(entry: Entry) -> tuple[str, ...]:
+    """The preset's own charts while the run still has its settings; the custom set once they left it."""
+    preset = PRESETS.get(entry.meta.get("preset", ""))
+    return preset.charts if preset is not None and entry.run.config == preset.config else PRESENTED
+
+
+def _presented(token: str) -> None:
+    entry = _entry(token)
+    if entry is None:
+        return
+    snap = snapshot(entry)
+    keys = presented_charts(entry)
+    for row in range(0, len(keys), 2):
+        for col, key in zip(st.columns(2), keys[row: row + 2]):
+            with col:
+                _presented_chart(key, token, snap)
+
+
+def _presented_chart(key: str, token: str, snap: Snapshot) -> None:
+    frame = snap.frame
+    if key == "samples" and isinstance(frame, ImageFrame):
+        picture = cached("image", (token, id(frame)), lambda: charts.image_grid(frame), keep=frame)
+        st.image(picture, caption=f"Samples at step {frame.step}", width="stretch")
+        return
+    if key == "samples":
+        fig = cached("present-samples", (token, id(frame)),
+                     lambda: _large(charts.samples(frame, height=PRESENTER_HEIGHT)), keep=frame)
+    else:
+        fig = cached(f"present-{key}", (token, snap.version), lambda: _large(charts.live_figure(key, snap)))
+    chart(fig, f"present-{key}")
+
+
+def _large(fig: Any) -> Any:
+    fig.update_layout(height=PRESENTER_HEIGHT, font=dict(size=20), title=dict(font=dict(size=26)))
+    return fig

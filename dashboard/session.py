@@ -10,6 +10,8 @@ waits for it). After every full script run the URL is rewritten to hold the run'
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from gancore.config import ConfigError
@@ -64,6 +66,14 @@ def attach() -> Binding | None:
     for warning in st.session_state.get("_url_warnings", []):
         st.warning(warning)
     return binding
+
+
+def presenter_default(binding: Binding) -> bool:
+    """A link may open in the presenter view (`?presenter=1`); in a class, GANCORE_PRESENTER=1 makes it the
+    instructor's default."""
+    if st.query_params.get("presenter") in ("1", "true"):
+        return True
+    return binding.role == "instructor" and os.environ.get("GANCORE_PRESENTER", "") in ("1", "true")
 
 
 def waiting() -> None:

@@ -110,3 +110,20 @@ def test_a_student_copy_is_their_own_run_within_the_capacity(classroom, monkeypa
     other.button(key="copy").click().run()
     assert any("All training slots are busy" in e.value for e in other.sidebar.error)
     assert registry().in_use() == 2
+
+
+def test_the_instructor_sees_the_join_code_and_students_do_not(classroom) -> None:
+    instructor = page(key="secret-key")
+    assert any(c.value.startswith("http://") for c in instructor.sidebar.code)
+    assert instructor.sidebar.get("image")  # the QR code
+    student = page()
+    assert not student.sidebar.code and not student.sidebar.get("image")
+
+
+def test_the_presenter_view_shows_the_presets_charts_and_no_tabs(server) -> None:
+    from gancore.presets import DEFAULT_PRESET, PRESETS
+    at = page(presenter="1")
+    assert at.toggle(key="presenter").value is True and not at.tabs
+    assert len(at.get("plotly_chart")) == len(PRESETS[DEFAULT_PRESET].charts)
+    at.toggle(key="presenter").set_value(False).run()
+    assert [t.label for t in at.tabs][0] == "Live" and len(at.get("plotly_chart")) > 4

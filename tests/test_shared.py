@@ -1,0 +1,65 @@
+"""Viewers share one snapshot and one set of figures per run and version (the classroom's cost model)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard.runs import Entry
+from dashboard.shared import SHARED, Shared
+from gancore import Config, Evaluator, Run
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+
+
+def test_one_snapshot_copy_and_one_figure_per_version_whoever_asks() -> None:
+    run = Run(Config(dataset="ring", width=8, depth=1, latent_dim=2, batch_size=8, device="cpu"),
+              hooks=[Evaluator(frames=False)])
+    try:
+        run.wait(10)
+        shared, entry = Shared(limit=3), Entry("t", run)
+        first = shared.snapshot(entry)
+        assert shared.snapshot(entry) is first  # nothing changed: no copy
+        built = []
+        for _ in range(5):  # five viewers on one tick
+            shared.figure(("losses", "t", first.version), lambda: built.append(1) or object())
+        assert len(built) == 1 and shared.builds == 1
+        run.step("iteration", 3)
+        run.wait(10)
+        second = shared.snapshot(entry)
+        assert second.version > first.version and second.step == 3
+        for key in range(4):  # a bounded cache: the oldest entry goes first
+            shared.figure(("x", key), object)
+        assert shared.builds == 5
+        shared.figure(("x", 0), object)
+        assert shared.builds == 6  # ("x", 0) had been evicted
+    finally:
+        run.stop()
+
+
+def test_a_watcher_page_builds_no_figure_the_owner_page_built(monkeypatch) -> None:
+    monkeypatch.setenv("GANCORE_REFRESH", "2")
+    st.cache_resource.clear()
+    try:
+        owner = AppTest.from_file(APP, default_timeout=60)
+        owner.run()
+        from dashboard.runs import registry
+        run = registry().get(owner.query_params["run"]).run
+        deadline = time.monotonic() + 30
+        while run.snapshot().evaluation is None or run.snapshot().frame is None:  # the pre-Start hooks ran
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        owner.run()
+        before = SHARED.builds
+        watcher = AppTest.from_file(APP, default_timeout=60)
+        watcher.query_params["run"] = owner.query_params["run"]
+        owner.run()  # the same version as its first run: cached
+        assert SHARED.builds == before
+        watcher.run()
+        assert not watcher.exception and SHARED.builds == before
+        assert len(watcher.get("plotly_chart")) == len(owner.get("plotly_chart"))
+    finally:
+        st.cache_resource.clear()
