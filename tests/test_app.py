@@ -24,15 +24,10 @@ from gancore.presets import DEFAULT_PRESET, PRESETS
 from gancore.records import ImageFrame
 from gancore.run import Run
 
+from run_support import wait_for
+
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TIMEOUT = 60
-
-
-def wait_for(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture

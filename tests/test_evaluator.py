@@ -14,6 +14,8 @@ from gancore.run import Run
 from gancore.records import ImageFrame, LineFrame, PlaneFrame
 from gancore.train import Trainer
 
+from run_support import stepped_snapshot
+
 
 def with_generator(trainer: Trainer, fn) -> Trainer:
     """Replace G's sampling (what the evaluator calls) by `fn(z, labels)`."""
@@ -125,12 +127,6 @@ def test_thinning_keeps_the_first_and_the_latest_evaluations(small: Config, monk
     from gancore.evaluate import evaluator
 
     monkeypatch.setattr(evaluator, "MAX_EVALS", 4)
-    run = Run(small.replace(eval_every=1), hooks=[Evaluator(frames=False)])
-    try:
-        run.step("iteration", 8)
-        assert run.wait(20)
-        snap = run.snapshot()
-    finally:
-        run.stop()
+    snap = stepped_snapshot(small.replace(eval_every=1), 8, hooks=[Evaluator(frames=False)])
     assert snap.evaluations["step"].tolist() == [0, 6, 8]
     assert snap.evaluation.step == 8 and snap.eval_cost is not None

@@ -12,14 +12,9 @@ from dashboard.runs import Busy, Lease, Registry
 from gancore.config import Config
 from gancore.run import Run
 
+from run_support import wait_for
+
 GRACE = 0.2
-
-
-def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 @pytest.fixture
