@@ -72,17 +72,24 @@ def activation_floats(config: Config, shape: tuple[int, ...]) -> tuple[int, int]
     return g, d
 
 
+def workspace_floats(config: Config) -> int:
+    """Floats per sample of the largest unfolded (im2col) buffer a convolution builds on the CPU: the
+    14x14 -> 7x7 layers, width channels x a 4x4 kernel x 49 positions. Transient, but part of the peak."""
+    return config.width * 16 * 49 if config.arch == "dcgan" else 0
+
+
 def estimate_bytes(config: Config, shape: tuple[int, ...] | None = None) -> int:
     """Bytes a run needs: weights, gradients, optimizer moments and the run's rollback copy of both, one
     step's activations (G on a batch, D on real and fake, twice for the backward pass, once more for the
-    WGAN-GP penalty's double backward) and the image data set on the device."""
+    WGAN-GP penalty's double backward), a convolution's unfolded input for real and fake, and the image
+    data set on the device."""
     shape = shape or data_shape(config)
     g, d = parameter_counts(config, shape)
     moments = OPTIMIZER_MOMENTS[config.optimizer_g] * g + OPTIMIZER_MOMENTS[config.optimizer_d] * d
     weights = (g + d) * 3 + moments * 2  # weights, gradients, rollback copy; moments live and copied
     act_g, act_d = activation_floats(config, shape)
     per_sample = act_g + 2 * act_d + (act_d if config.loss == "wgan-gp" else 0)
-    activations = config.batch_size * per_sample * BACKWARD
+    activations = config.batch_size * (per_sample * BACKWARD + 2 * workspace_floats(config))
     data = IMAGES_ON_DEVICE.get(config.dataset, 0) * math.prod(shape)
     return (weights + activations + data) * FLOAT
 

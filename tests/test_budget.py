@@ -45,6 +45,18 @@ def test_the_small_ring_run_by_hand() -> None:
     assert estimate_bytes(c) == weights + activations == 171_476
 
 
+def test_a_small_dcgan_by_hand() -> None:
+    """Width 8, batch 4: feature maps 16x7x7 and 8x14x14 in G, 8x14x14 and 16x7x7 in D."""
+    c = Config(dataset="digits", arch="dcgan", width=8, batch_size=4)
+    g_maps = 2 * 784 + 2 * 1568 + 2 * 784  # linear + batch norm, deconv + batch norm, deconv + tanh
+    d_maps = 784 + 1568 + 784 + 1  # image, conv1, conv2, score
+    assert activation_floats(c, (1, 28, 28)) == (g_maps, d_maps) == (6272, 3137)
+    g, d = parameter_counts(c, (1, 28, 28))
+    unfolded = 8 * 16 * 49  # conv2's im2col buffer per sample: 8 channels x 4x4 kernel x 7x7 positions
+    expected = ((g + d) * 7 + 4 * ((6272 + 2 * 3137) * 2 + 2 * unfolded) + 5000 * 784) * 4
+    assert estimate_bytes(c) == expected
+
+
 def test_wgan_gp_counts_a_third_d_pass() -> None:
     c = Config(width=32, depth=2, latent_dim=4, batch_size=64)
     assert estimate_bytes(c.replace(loss="wgan-gp")) - estimate_bytes(c) == 64 * 67 * 2 * 4
