@@ -214,16 +214,27 @@ def test_step_buttons_of_each_granularity(app: AppTest) -> None:
     assert metric(app, "Step") == "27"
 
 
-def test_diverged_and_failed_runs_say_why(app: AppTest) -> None:
+def test_a_diverged_run_says_why(app: AppTest) -> None:
     open_page(app)
     run = the_run(app)
-    run.store.publish(status="diverged", reason="loss_d became non-finite at step 12; weights restored to step 8.")
+    run.set(loss="lsgan", optimizer_d="sgd", optimizer_g="sgd", lr_d=10.0, lr_g=10.0)  # overflows in 2 steps
+    run.start()
+    wait_for(lambda: run.status == "diverged")
     app.run()
-    assert any("loss_d became non-finite at step 12" in e.value for e in app.error)
-    run.store.publish(status="error", reason="RuntimeError: boom", traceback="Traceback ...\nRuntimeError: boom")
+    assert any("became non-finite at step" in e.value and "weights restored to step 0" in e.value for e in app.error)
+
+
+@pytest.mark.xfail(strict=True, reason="a run whose thread died is dropped by the registry and the page opens a "
+                                       "fresh one: the error and its traceback are never shown")
+def test_a_crashed_run_says_why(app: AppTest) -> None:
+    open_page(app)
+    run = the_run(app)
+    run._hooks.append(lambda r, trainer: 1 / 0)  # a bug in the training thread, raised for real
+    run.step("iteration")
+    wait_for(lambda: run.status == "error")
     app.run()
-    assert any("RuntimeError: boom" in e.value for e in app.error)
-    assert any("Traceback" in c.value for c in app.code)
+    assert any("ZeroDivisionError: division by zero" in e.value for e in app.error)
+    assert any("Traceback" in c.value and "ZeroDivisionError" in c.value for c in app.code)
 
 
 # --- links, reloads, slots --------------------------------------------------------------------------------------
