@@ -48,6 +48,7 @@ class RunDirectory:
         self._fd: int | None = None
         self._names: list[str] | None = None  # the csv header once written
         self._events: list[str] = []  # lines kept from before a resume
+        self._problems: dict[str, None] = {}  # files that could not be written (ordered, each once)
         self._started = time.monotonic()
         self.run: Run | None = None
 
@@ -124,14 +125,17 @@ class RunDirectory:
             bar.update(run.snapshot().step - bar.n)
 
     def save_checkpoint(self) -> None:
-        """checkpoint.pt and events.jsonl as of now, taken on the training thread between two steps."""
+        """checkpoint.pt and events.jsonl as of now, taken on the training thread between two steps. A
+        failed save (a full disk) is reported by `write` and does not stop the training."""
         try:
-            self.run.call(lambda trainer: checkpoint.save(trainer, self.out / "checkpoint.pt")).result()
-        except RuntimeError:
-            if self.run.alive:
-                raise
-            return  # the run has just ended: `write` reports how
-        self._write_events()
+            self.run.call(self._save).result()
+            self._write_events()
+        except Exception as exc:
+            if self.run.alive:  # else the run has just ended, and `write` says how
+                self._problems[f"periodic checkpoint.pt: {_one_line(exc)}"] = None
+
+    def _save(self, trainer) -> None:
+        checkpoint.save(trainer, self.out / "checkpoint.pt")
 
     def _write_events(self) -> None:
         lines = self._events + [json.dumps(e.as_dict() if hasattr(e, "as_dict") else vars(e))
@@ -145,7 +149,7 @@ class RunDirectory:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        run, problems = self.run, []
+        run, problems = self.run, list(self._problems)
         result: dict = {}
 
         def attempt(name: str, write) -> None:
@@ -158,14 +162,13 @@ class RunDirectory:
             def evaluate() -> None:
                 result.update(_result(run.call(self.evaluator.evaluate).result()))
             attempt("evaluation", evaluate)
-            attempt("checkpoint.pt", lambda: run.call(
-                lambda trainer: checkpoint.save(trainer, self.out / "checkpoint.pt")).result())
+            attempt("checkpoint.pt", lambda: run.call(self._save).result())
             attempt("samples.png", lambda: atomic.write_bytes(
                 self.out / "samples.png", png(frame_picture(run.call(self.evaluator.frame).result()))))
-            if "real" in result:
-                extra = {k: result[k] for k in ("centres", "stds") if result.get(k) is not None}
-                attempt("samples.npz", lambda: atomic.replace_with(self.out / "samples.npz", lambda f: np.savez_compressed(
-                    f, real=result["real"], fake=result["fake"], **extra)))
+            if result.get("real") is not None:
+                arrays = {k: result[k] for k in ("real", "fake", "centres", "stds") if result.get(k) is not None}
+                attempt("samples.npz", lambda: atomic.replace_with(
+                    self.out / "samples.npz", lambda f: np.savez_compressed(f, **arrays)))
         attempt("events.jsonl", self._write_events)
         summary = summarise(status, run.snapshot(), result, time.monotonic() - self._started, run.config,
                             run.reason if status == "error" else None)

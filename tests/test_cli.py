@@ -238,3 +238,19 @@ def test_download_from_a_local_mirror_checks_every_file(tmp_path, monkeypatch, c
     assert {p.name for p in dest.iterdir()} == set(sums)
     assert main(["train", "--dataset", "mnist", "--data-dir", str(dest), "--steps", "2", "--no-progress",
                  "--out", str(tmp_path / "run"), *SMALL]) == 0  # the files it fetched are usable data
+
+
+def test_a_checkpoint_that_cannot_be_saved_does_not_stop_the_run(tmp_path, capsys) -> None:
+    """A folder squatting on checkpoint.pt's name: every save fails, the training and the other files go on,
+    and the command says which file is missing (status 1)."""
+    out = tmp_path / "run"
+    (out / "checkpoint.pt").mkdir(parents=True)
+    code = main(["train", "--steps", "300", "--out", str(out), "--no-progress", "--checkpoint-every", "0.01",
+                 *SMALL])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert err[0].startswith("gancore: could not write periodic checkpoint.pt: IsADirectoryError")
+    assert err[1].startswith("gancore: could not write checkpoint.pt: IsADirectoryError") and len(err) == 2
+    assert json.loads((out / "summary.json").read_text())["status"] == "completed"
+    assert len(_csv_rows(out / "metrics.csv")) == 300 and (out / "samples.png").exists()
+    assert not list((out / "checkpoint.pt").iterdir()) and not list(out.glob(".*"))  # no leftovers
