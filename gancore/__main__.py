@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=None, help="run directory (default: runs/<time>)")
     train.add_argument("--optimizer", help="optimizer of both D and G (adam, rmsprop, sgd)")
     train.add_argument("--config", help="JSON file of settings (e.g. another run's config.json)")
-    train.add_argument("--resume", help="checkpoint to continue from (its architecture must match)")
+    train.add_argument("--resume", help="checkpoint to continue from (its architecture must match); with the "
+                       "same --out, the run's metrics and events are kept up to the checkpoint's step")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--threads", default="0", help="CPU threads for torch (default 0: one for 1-D/2-D "
                        "data, whose small nets lose more to thread hand-offs than they gain; all for images)")
@@ -126,7 +127,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_budget(config, None, free_bytes(device))
     if threads:
         torch.set_num_threads(threads)
-    run = Run(config, hooks=[directory.evaluator], sinks=[directory.write_rows])
+    try:
+        run = Run(config, hooks=[directory.evaluator], sinks=[directory.write_rows])
+    except (RuntimeError, MemoryError) as exc:  # an allocation the estimate did not foresee
+        print(f"gancore: error: could not build the run: {_first_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         if content is not None:
             run.call(lambda trainer: checkpoint.load(trainer, content)).result()

@@ -6,6 +6,7 @@ import csv
 import gzip
 import hashlib
 import json
+import os
 import resource
 import signal
 import struct
@@ -131,7 +132,8 @@ def test_threads_default_to_one_for_toy_nets_and_to_torch_for_images() -> None:
     from gancore.config import Config
     assert _threads("0", Config()) == 1
     assert _threads("0", Config(dataset="digits")) == 0  # 0: leave torch's own choice
-    assert _threads("2", Config()) == 2
+    cores = len(os.sched_getaffinity(0))
+    assert _threads(str(cores), Config()) == cores  # the most it accepts
 
 
 def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
@@ -254,3 +256,31 @@ def test_a_checkpoint_that_cannot_be_saved_does_not_stop_the_run(tmp_path, capsy
     assert json.loads((out / "summary.json").read_text())["status"] == "completed"
     assert len(_csv_rows(out / "metrics.csv")) == 300 and (out / "samples.png").exists()
     assert not list((out / "checkpoint.pt").iterdir()) and not list(out.glob(".*"))  # no leftovers
+
+
+OUT_OF_MEMORY = """
+import resource, sys
+from gancore.__main__ import main
+import numpy, torch, gancore.outputs, tqdm  # everything imported, and BLAS's buffers made, before the limit
+numpy.ones((256, 256)) @ numpy.ones((256, 256)), torch.ones(256, 256) @ torch.ones(256, 256)
+used = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (used + 150_000_000, resource.RLIM_INFINITY))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_run_that_runs_out_of_memory_says_so(tmp_path) -> None:
+    """A machine with 150 MB to spare and a run of about 400 MB (under the free RAM the budget sees, since
+    the limit is the process's own): the allocation fails on the training thread and the command says so."""
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", OUT_OF_MEMORY, "train", "--width", "1024",
+                             "--batch-size", "4096", "--steps", "5", "--out", str(out), "--no-progress",
+                             "--device", "cpu"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})  # BLAS's own buffers fit
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    ours = [line for line in result.stderr.splitlines() if line.startswith("gancore: ")]  # BLAS may warn too
+    assert len(ours) == 1 and ours[0].startswith("gancore: error: RuntimeError: ") and "allocate" in ours[0], \
+        result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "error" and "allocate" in summary["reason"], result.stderr
