@@ -1,0 +1,160 @@
+"""sweep.png: the sweep's answer in one picture, drawn with Pillow (the engine imports no plotting library).
+
+A heatmap over the first two grid axes of one outcome, the median over seeds with the spread as
+"median (min-max)", and each cell's dominant diagnosis; further axes become small multiples.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from typing import Any, Sequence
+
+from PIL import Image, ImageDraw, ImageFont
+
+WIDTH = 1600
+# a few stops of viridis: readable on a projector and in grey
+STOPS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
+LABELS = {"divergence": "divergence", "mode_collapse": "collapse", "mode_hopping": "mode hopping",
+          "vanishing_gradients": "vanishing gradient", "d_overpowering": "D overpowering",
+          "critic_stalled": "critic stalled"}
+PRIORITY = ("error", "divergence", "collapse", "vanishing gradient", "D overpowering", "mode hopping",
+            "critic stalled", "balanced")
+
+
+def run_label(row: dict[str, Any]) -> str:
+    """One word for what a run ended with: its status if it failed, else its most severe diagnosis."""
+    if row.get("status") == "diverged":
+        return "divergence"
+    if row.get("status") not in ("completed", None):
+        return "error"
+    kinds = [k for k in str(row.get("diagnosis_kinds") or "").split(";") if k]
+    found = [LABELS.get(k, k.replace("_", " ")) for k in kinds]
+    return min(found, key=_rank) if found else "balanced"
+
+
+def dominant(labels: Sequence[str]) -> str:
+    """The most frequent label over seeds; a tie goes to the more severe one."""
+    counts = Counter(labels)
+    return min(counts, key=lambda label: (-counts[label], _rank(label))) if counts else ""
+
+
+def summarise_cells(rows: list[dict[str, Any]], axes: list[str], outcome: str) -> dict[tuple, dict[str, Any]]:
+    """Per grid cell (tuple of axis values as text): median, min, max of the outcome, runs, dominant label."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(str(row[a]) for a in axes), []).append(row)
+    out = {}
+    for key, group in groups.items():
+        values = sorted(v for v in (_number(r.get(outcome)) for r in group) if v is not None)
+        out[key] = {"median": _median(values), "min": values[0] if values else None,
+                    "max": values[-1] if values else None, "runs": len(group),
+                    "label": dominant([run_label(r) for r in group])}
+    return out
+
+
+def draw(rows: list[dict[str, Any]], axes: list[tuple[str, list[str]]], outcome: str, title: str) -> Image.Image:
+    """The map of `rows` (sweep.csv rows) over `axes` ((name, values as text) in grid order)."""
+    names = [a for a, _ in axes]
+    stats = summarise_cells(rows, names, outcome)
+    known = [s["median"] for s in stats.values() if s["median"] is not None]
+    lo = min([0.0, *known])  # from zero: no modes covered is the darkest colour, not the mid-point
+    hi = max(known) if known and max(known) > lo else lo + 1.0
+    if len(axes) == 1:
+        axes = [*axes, ("", [""])]
+    (y_name, ys), (x_name, xs), rest = axes[0], axes[1], axes[2:]
+    panels = list(itertools.product(*(v for _, v in rest))) or [()]
+    columns = min(len(panels), 2 if len(xs) > 3 else 3)
+    font, small, big = (ImageFont.load_default(size=s) for s in (22, 18, 30))
+    left, top, gap = 190, 120, 40
+    panel_w = (WIDTH - left - 40 - gap * (columns - 1)) // columns
+    cell_w = panel_w // len(xs)
+    cell_h = max(70, min(130, cell_w * 2 // 3))
+    panel_h = cell_h * len(ys) + 90
+    height = top + panel_h * math.ceil(len(panels) / columns) + 110
+    image = Image.new("RGB", (WIDTH, height), "white")
+    pen = ImageDraw.Draw(image)
+    pen.text((WIDTH // 2, 40), title, fill="black", font=big, anchor="mm")
+    pen.text((WIDTH // 2, 80), f"{outcome}: median over seeds (min-max); the word is the dominant diagnosis",
+             fill=(60, 60, 60), font=small, anchor="mm")
+    for p, panel in enumerate(panels):
+        x0 = left + (p % columns) * (panel_w + gap)
+        y0 = top + (p // columns) * panel_h
+        if rest:
+            label = ", ".join(f"{n}={v}" for (n, _), v in zip(rest, panel))
+            pen.text((x0 + panel_w // 2, y0 + 12), label, fill="black", font=font, anchor="mm")
+        y0 += 30
+        for (i, y), (j, x) in itertools.product(enumerate(ys), enumerate(xs)):
+            key = tuple(v for v in (y, x, *panel))[:len(names)]
+            box = (x0 + j * cell_w, y0 + i * cell_h, x0 + (j + 1) * cell_w - 2, y0 + (i + 1) * cell_h - 2)
+            _cell(pen, box, stats.get(key), lo, hi, font, small)
+        for j, x in enumerate(xs):
+            pen.text((x0 + j * cell_w + cell_w // 2, y0 + len(ys) * cell_h + 16), x, fill="black", font=font,
+                     anchor="mm")
+        pen.text((x0 + panel_w // 2, y0 + len(ys) * cell_h + 46), x_name, fill="black", font=font, anchor="mm")
+        if p % columns == 0:
+            for i, y in enumerate(ys):
+                pen.text((x0 - 12, y0 + i * cell_h + cell_h // 2), y, fill="black", font=font, anchor="rm")
+            pen.text((x0 - 12, y0 - 14), y_name, fill="black", font=font, anchor="rm")
+    _colour_bar(pen, (left, height - 60, left + 400, height - 36), lo, hi, outcome, small)
+    return image
+
+
+def _cell(pen: ImageDraw.ImageDraw, box: tuple, stat: dict | None, lo: float, hi: float, font, small) -> None:
+    if stat is None:  # not run yet
+        pen.rectangle(box, fill=(235, 235, 235))
+        pen.text(_centre(box), "pending", fill=(120, 120, 120), font=small, anchor="mm")
+        return
+    median = stat["median"]
+    colour = (190, 190, 190) if median is None else _colour((median - lo) / (hi - lo) if hi > lo else 0.5)
+    ink = "black" if sum(c * w for c, w in zip(colour, (0.3, 0.59, 0.11))) > 140 else "white"
+    pen.rectangle(box, fill=colour)
+    cx, cy = _centre(box)
+    text = "no value" if median is None else f"{_fmt(median)} ({_fmt(stat['min'])}-{_fmt(stat['max'])})"
+    pen.text((cx, cy - 14), text, fill=ink, font=font, anchor="mm")
+    pen.text((cx, cy + 16), stat["label"], fill=ink, font=small, anchor="mm")
+
+
+def _colour_bar(pen: ImageDraw.ImageDraw, box: tuple, lo: float, hi: float, outcome: str, font) -> None:
+    x0, y0, x1, y1 = box
+    for x in range(x0, x1):
+        pen.line((x, y0, x, y1), fill=_colour((x - x0) / (x1 - x0)))
+    pen.text((x0 - 10, (y0 + y1) // 2), _fmt(lo), fill="black", font=font, anchor="rm")
+    pen.text((x1 + 10, (y0 + y1) // 2), f"{_fmt(hi)}  {outcome}", fill="black", font=font, anchor="lm")
+
+
+def _colour(t: float) -> tuple[int, int, int]:
+    t = min(max(t, 0.0), 1.0) * (len(STOPS) - 1)
+    i = min(int(t), len(STOPS) - 2)
+    a, b = STOPS[i], STOPS[i + 1]
+    return tuple(round(u + (v - u) * (t - i)) for u, v in zip(a, b))
+
+
+def _centre(box: tuple) -> tuple[int, int]:
+    return (box[0] + box[2]) // 2, (box[1] + box[3]) // 2
+
+
+def _rank(label: str) -> int:
+    return PRIORITY.index(label) if label in PRIORITY else len(PRIORITY)
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def _number(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
