@@ -104,6 +104,60 @@ def test_a_grid_on_two_workers_completes_keeps_failures_as_rows_and_resumes(sche
 
 
 @pytest.mark.slow
+def test_a_worker_killed_mid_run_has_its_run_retried_on_another_worker(scheduler: str, tmp_path: Path) -> None:
+    """A third worker (no nanny, so its PID is the worker) takes a run and is killed with SIGKILL mid-run."""
+    from distributed import Client
+    doomed = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", scheduler, "--nthreads", "1",
+                               "--host", "127.0.0.1", "--no-nanny", "--no-dashboard", "--name", "doomed"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    out = tmp_path / "killed"
+    try:
+        with Client(scheduler, timeout="30s") as client:
+            client.wait_for_workers(3, timeout=60)
+            address = next(a for a, w in client.scheduler_info()["workers"].items() if w["name"] == "doomed")
+            sweep = subprocess.Popen([sys.executable, "-m", "gancore.sweep", *TINY, "--steps", "1500", "--grid",
+                                      "lr_g=1e-3,2e-3", "--seeds", "0", "1", "2", "--scheduler", scheduler,
+                                      "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 60
+            while not client.processing().get(address):
+                assert time.monotonic() < deadline, "the third worker got no run"
+                time.sleep(0.05)
+            time.sleep(0.5)
+        doomed.kill()
+        stdout, stderr = sweep.communicate(timeout=300)
+    finally:
+        doomed.kill()
+        doomed.wait(timeout=20)
+    assert sweep.returncode == 0, stderr
+    rows = _rows(out)
+    assert len(rows) == 6 and all(r["status"] == "completed" and r["steps"] == "1500" for r in rows), rows
+    assert address not in {r["worker"] for r in rows}  # what it had taken was trained again elsewhere
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_leaves_the_finished_runs_readable(tmp_path: Path) -> None:
+    out = tmp_path / "stopped"
+    argv = [*TINY, "--steps", "1500", "--grid", "lr_g=1e-3,2e-3", "--seeds", "0", "1", "2", "--workers", "1",
+            "--out", str(out)]
+    sweep = subprocess.Popen([sys.executable, "-m", "gancore.sweep", *argv], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*/summary.json")):
+        assert time.monotonic() < deadline and sweep.poll() is None, "no run finished"
+        time.sleep(0.1)
+    sweep.send_signal(signal.SIGINT)
+    stdout, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "run the same command again" in stderr
+    rows = _rows(out)
+    assert 1 <= len(rows) < 6 and all(r["status"] == "completed" for r in rows)
+    finished = len(list(out.glob("*/summary.json")))
+    again = _sweep(*argv)
+    assert again.returncode == 0 and f"{finished} already finished, {6 - finished} to train" in again.stderr
+    assert len(_rows(out)) == 6
+
+
+@pytest.mark.slow
 def test_the_embedded_local_cluster_runs_on_two_worker_processes(tmp_path: Path) -> None:
     out = tmp_path / "local"
     result = _sweep(*TINY, "--grid", "lr_g=1e-3,2e-3", "--seeds", "0", "1", "--workers", "2", "--out", str(out))

@@ -1,0 +1,69 @@
+"""Sweep throughput: the same 8-run sweep (2x2 grid, 2 seeds) on a LocalCluster of 1 and of 2 worker
+processes, against the same 8 runs one after another in this process (train_cell, no Dask).
+
+    python bench/sweep.py [--steps 400]
+
+Speed-up = wall(1 worker) / wall(2 workers) (target >= 1.7x on 2 cores); overhead per run =
+(wall(1 worker) - wall(plain loop)) / 8, cluster start-up included (target <= 1 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from gancore.config import Config
+from gancore.sweep import main, train_cell
+from gancore.sweep_grid import cells, parse_axis
+
+GRID = ("lr_d=0.0005,0.001", "lr_g=0.0005,0.001")
+SEEDS = ("0", "1")
+
+
+def _flags(steps: int) -> list[str]:
+    return ["--dataset", "ring", "--width", "64", "--depth", "2", "--batch-size", "128", "--steps", str(steps),
+            "--eval-every", "100", "--device", "cpu", "--no-progress"]
+
+
+def _sweep(steps: int, workers: int, root: Path) -> float:
+    argv = [*_flags(steps), *(a for g in GRID for a in ("--grid", g)), "--seeds", *SEEDS,
+            "--workers", str(workers), "--out", str(root / f"w{workers}")]
+    start = time.perf_counter()
+    assert main(argv) == 0
+    return time.perf_counter() - start
+
+
+def _loop(steps: int, root: Path) -> float:
+    base = Config(dataset="ring", width=64, depth=2, batch_size=128, steps=steps, eval_every=100, device="cpu")
+    runs = cells(base, [parse_axis(g, base) for g in GRID], [int(s) for s in SEEDS])
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    for cell in runs:
+        assert train_cell(cell.config.to_dict(), str(root / "loop" / cell.name))["status"] == "completed"
+    return time.perf_counter() - start
+
+
+def bench(steps: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        loop = _loop(steps, root)
+        one = _sweep(steps, 1, root)
+        two = _sweep(steps, 2, root)
+    runs = len(SEEDS) * 4
+    print(f"\n8 runs: ring MLP 2x64, batch 128, {steps} steps each\n")
+    print("| how | wall s | per run s |")
+    print("|---|---|---|")
+    for name, wall in (("plain loop, one process", loop), ("sweep, 1 worker", one), ("sweep, 2 workers", two)):
+        print(f"| {name} | {wall:.1f} | {wall / runs:.2f} |")
+    print(f"\nspeed-up 2 workers vs 1: {one / two:.2f}x (target >= 1.7x); "
+          f"overhead per run vs the plain loop: {(one - loop) / runs:.2f} s (target <= 1 s)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=400)
+    bench(parser.parse_args().steps)
