@@ -31,7 +31,7 @@ st.session_state.setdefault("presenter", session.presenter_default(binding))  # 
 controls.sidebar(binding)
 session.sync_url(binding)
 
-head, present, toggle = st.columns([4, 1, 1], vertical_alignment="center")
+head, present, toggle = st.columns([3, 1, 1], vertical_alignment="center")
 head.markdown("#### gancore · watch a GAN train")
 present.toggle("Presenter view", key="presenter",
                help="For a projector: no sidebar, the preset's charts large, big fonts.")

@@ -277,7 +277,7 @@ def coverage(snapshot: Snapshot) -> go.Figure:
     conditional runs, the label accuracy on a % axis: the registry's "coverage" group."""
     evals = snapshot.evaluations
     what = snapshot.info.units if snapshot.info else "modes"
-    chart = Chart(f"{what.capitalize()} covered and sample quality", what)
+    chart = Chart(f"{what.capitalize()} covered and quality", what)
     if not len(evals):
         return _waiting(chart, snapshot)
     steps = np.asarray(evals["step"], np.float32)
@@ -294,7 +294,8 @@ def coverage(snapshot: Snapshot) -> go.Figure:
             chart.data[-1]["line"]["shape"] = "hv"
     chart.hline(total)
     chart.layout["yaxis"]["range"] = [-0.3, total + 0.6]
-    chart.layout["yaxis2"] = dict(overlaying="y", side="right", range=[-2, 102], showgrid=False,
+    chart.layout["yaxis2"] = dict(overlaying="y", side="right", range=[-2, 102], showgrid=False, automargin=True,
+                                  tickmode="array", tickvals=[0, 25, 50, 75, 100],
                                   title=dict(text="%"), ticks="outside", showline=True, linecolor="#555")
     return _finish(chart, snapshot, False)
 
@@ -330,7 +331,7 @@ def class_heatmap(snapshot: Snapshot) -> go.Figure:
     """The class-by-time matrix: each column one evaluation, each row a mode (class), colour = share of
     that evaluation's high-quality samples. Mode hopping shows as bands that jump."""
     what = _unit(snapshot)
-    chart = Chart(f"Share of samples per {what} over time", what)
+    chart = Chart(f"{what.capitalize()} share over time", what)
     chart.layout["hovermode"] = "closest"
     evals = snapshot.evaluations
     hist = evals.histogram

@@ -104,7 +104,7 @@ def _status_strip(token: str) -> None:
     for b in status.diagnosis_banners(snap.diagnoses):
         SHOW[b.level](b.text)
     preset = PRESETS.get(entry.meta.get("preset", ""))
-    if preset is not None and entry.run.config == preset.config and preset.shows(snap):
+    if preset is not None and preset.matches(entry.run.config) and preset.shows(snap):
         st.success(f"**The preset's phenomenon is showing:** {preset.criterion}.")
     session.sync_url(st.session_state["_binding"])  # live changes reach the engine after the page ran
     follows_other = st.session_state.get("_follows") and registry().featured not in (None, token)
@@ -150,7 +150,7 @@ def _time_charts(token: str) -> None:
 
 
 # --- the presenter view: what a projector shows -------------------------------------------------------------
-PRESENTER_HEIGHT = 430  # two rows of charts and the status strip fit a 1600x1000 projector
+PRESENTER_HEIGHT = 560  # one row of 3-4 charts under the status strip fills a 1600x1000 projector
 PRESENTER_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
 html, body, [data-testid="stMetricValue"] {font-size: 1.25rem;}
@@ -170,7 +170,7 @@ def presenter(entry: Entry) -> None:
 def presented_charts(entry: Entry) -> tuple[str, ...]:
     """The preset's own charts while the run still has its settings; the custom set once they left it."""
     preset = PRESETS.get(entry.meta.get("preset", ""))
-    return preset.charts if preset is not None and entry.run.config == preset.config else PRESENTED
+    return preset.charts if preset is not None and preset.matches(entry.run.config) else PRESENTED
 
 
 def _presented(token: str) -> None:
@@ -179,10 +179,9 @@ def _presented(token: str) -> None:
         return
     snap = snapshot(entry)
     keys = presented_charts(entry)
-    for row in range(0, len(keys), 2):
-        for col, key in zip(st.columns(2), keys[row: row + 2]):
-            with col:
-                _presented_chart(key, token, snap)
+    for col, key in zip(st.columns(len(keys), gap="small"), keys):  # one row: all of it above the fold
+        with col:
+            _presented_chart(key, token, snap)
 
 
 def _presented_chart(key: str, token: str, snap: Snapshot) -> None:
@@ -200,5 +199,8 @@ def _presented_chart(key: str, token: str, snap: Snapshot) -> None:
 
 
 def _large(fig: Any) -> Any:
-    fig.update_layout(height=PRESENTER_HEIGHT, font=dict(size=20), title=dict(font=dict(size=26)))
+    """Big fonts, and the legend under the plot: above it, a narrow column's legend runs into the title."""
+    fig.update_layout(height=PRESENTER_HEIGHT, font=dict(size=18), title=dict(font=dict(size=22)),
+                      legend=dict(orientation="h", x=0.0, xanchor="left", y=-0.16, yanchor="top"),
+                      margin=dict(t=50, b=10))
     return fig

@@ -22,7 +22,7 @@ from gancore.presets import DEFAULT_PRESET, PRESETS
 from gancore.train import pick_device
 
 CUSTOM = "custom"  # a link without a known preset: settings are relative to Config()'s defaults
-RESERVED = ("run", "compare", "preset")  # URL keys that are not settings
+RESERVED = ("run", "compare", "preset", "key", "ctl", "presenter")  # URL keys that are not settings
 SERVER_ONLY = ("data_dir",)  # settings a link never carries: a path from a browser is never opened
 
 

@@ -32,6 +32,10 @@ class Preset:
     charts: tuple[str, ...] = PRESENTED  # what a projector shows: "samples", "histogram", "heatmap",
     #                                      "coverage" or a chart group of gancore.measures
 
+    def matches(self, config: Config) -> bool:
+        """Whether a run still has this preset's settings (how long it trains does not change what it shows)."""
+        return config.replace(steps=self.config.steps) == self.config
+
     def shows(self, snapshot: Snapshot) -> bool:
         """Whether the snapshot shows the phenomenon (False while the measurements are not there yet). A
         check that raises is a bug, and surfaces as one."""

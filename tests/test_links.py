@@ -57,3 +57,8 @@ def test_a_page_opened_with_a_missing_device_trains_on_the_cpu_and_says_why(monk
         assert "device" not in at.query_params  # the address bar no longer carries the unusable value
     finally:
         st.cache_resource.clear()
+
+
+def test_the_role_secrets_in_a_link_are_not_settings() -> None:
+    _, _, warnings = share.params_to_config({"preset": "gauss1d", "key": "k", "ctl": "c", "presenter": "1"})
+    assert warnings == []
