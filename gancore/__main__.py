@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--dir", default=None, help="destination folder (default: the user cache)")
     download.add_argument("--mirror", default=None, metavar="URL",
                           help="base URL to fetch the .gz files from instead (e.g. file:///media/usb/mnist)")
+    from .sweep import add_sweep_parser  # sweep.py reuses train's parser: imported once that exists
+    add_sweep_parser(sub)
     return parser
 
 
@@ -208,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_presets()
         if args.command == "download":
             return cmd_download(args)
+        if args.command == "sweep":
+            from .sweep import run_sweep
+            return run_sweep(args)
         return cmd_train(args)
     except ConfigError as exc:
         known = exc.field in FIELDS or exc.field in OWN_FLAGS
