@@ -70,7 +70,7 @@ def _drawn(entry: Entry, run_status: str) -> tuple:
 def _entry(token: str) -> Entry | None:
     entry = registry().get(token)
     if entry is None:
-        st.warning("This run is no longer available (stopped after nobody watched it). Reload the page.")
+        st.warning(registry().why_gone(token))
     return entry
 
 

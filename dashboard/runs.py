@@ -24,9 +24,11 @@ from typing import Any, Callable
 
 import torch
 
+from gancore.budget import GB, check_budget, free_bytes
 from gancore.config import Config
 from gancore.evaluate.evaluator import Evaluator
 from gancore.run import Run
+from gancore.train import pick_device
 
 CAPACITY = 4  # runs held at once, process-wide (GANCORE_MAX_RUNS overrides): 2 cores share them
 GRACE_SECONDS = 60.0  # how long a run nobody watches survives (GANCORE_GRACE overrides)
@@ -46,9 +48,21 @@ class Busy(RuntimeError):
 
 def server_side(config: Config) -> Config:
     """The settings only the server decides: the data folder of folder-based data sets comes from
-    GANCORE_DATA_DIR (default: the user cache), never from a link or the sidebar."""
+    GANCORE_DATA_DIR (default: the user cache), never from a link or the sidebar; and a run must fit the
+    memory budget before it is built (a BudgetError, a ConfigError naming the estimate and the limit)."""
     folder = os.environ.get("GANCORE_DATA_DIR") or None
-    return config.replace(data_dir=folder if config.spec.folder else None)
+    config = config.replace(data_dir=folder if config.spec.folder else None)
+    check_budget(config, None, memory_limit(config))
+    return config
+
+
+def memory_limit(config: Config) -> float:
+    """Bytes one run may take: GANCORE_MEMORY_BUDGET (GB, the whole dashboard's) shared by the training slots,
+    else half of what the run's device has free right now (runs already training are counted there)."""
+    budget = _env("GANCORE_MEMORY_BUDGET", 0.0)
+    if budget > 0:
+        return budget * GB / _env("GANCORE_MAX_RUNS", CAPACITY)
+    return 0.5 * free_bytes(pick_device(config.device).type)
 
 
 def make_run(config: Config) -> Run:
@@ -106,6 +120,15 @@ class Registry:
         with self._lock:
             entry = self._entries.get(token)
         return entry if entry is not None and entry.run.alive else None
+
+    def why_gone(self, token: str) -> str:
+        """What a page says when its run is no longer there: the engine's own reason when the run died (an
+        allocation failure, a bug), else that it was stopped after nobody watched it."""
+        with self._lock:
+            entry = self._entries.get(token)
+        if entry is not None and entry.run.status == "error":
+            return f"This run failed: {entry.run.reason}. Reload the page for a new run."
+        return "This run is no longer available (stopped after nobody watched it). Reload the page."
 
     def feature(self, token: str) -> None:
         """The run a classroom's viewers watch: the one the instructor last started or picked."""

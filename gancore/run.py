@@ -275,9 +275,9 @@ class Run:
         if len(table):
             table[:, self.store.index["time"]] = time.time() - self.store.created
             self.store.append(table)
+            self.store.publish(step=self._trainer.step)  # before the sinks: a failing sink keeps it true
             for sink in self._sinks:
                 sink(table)
-            self.store.publish(step=self._trainer.step)
         if divergence is None:
             return True
         step, column = divergence

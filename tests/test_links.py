@@ -62,3 +62,27 @@ def test_a_page_opened_with_a_missing_device_trains_on_the_cpu_and_says_why(monk
 def test_the_role_secrets_in_a_link_are_not_settings() -> None:
     _, _, warnings = share.params_to_config({"preset": "gauss1d", "key": "k", "ctl": "c", "presenter": "1"})
     assert warnings == []
+
+
+def test_a_link_too_big_for_the_servers_memory_is_refused_before_anything_is_built(monkeypatch) -> None:
+    """The issue's link (a DCGAN of width 2048 and batch 8192 on digits) needs hundreds of GB: the page falls
+    back to the default preset with the estimate and the limit in its warning."""
+    from gancore.budget import BudgetError
+    big = Config(dataset="digits", arch="dcgan", width=2048, batch_size=8192)
+    monkeypatch.setenv("GANCORE_MEMORY_BUDGET", "8")
+    with pytest.raises(BudgetError, match=r"run needs about \d+.*GB \(limit 2.00 GB\)"):
+        server_side(big)
+    assert server_side(Config(dataset="ring")).dataset == "ring"
+    monkeypatch.setenv("GANCORE_REFRESH", "2")
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params.update({"preset": "custom", "dataset": "digits", "arch": "dcgan", "width": "2048",
+                                "batch_size": "8192"})
+        at.run()
+        assert not at.exception
+        assert any("run needs about" in w.value and "limit" in w.value for w in at.warning)
+        entry = registry().get(at.query_params["run"])
+        assert entry.run.config.arch == "mlp" and registry().in_use() == 1
+    finally:
+        st.cache_resource.clear()

@@ -127,3 +127,20 @@ def test_the_presenter_view_shows_the_presets_charts_and_no_tabs(server) -> None
     assert len(at.get("plotly_chart")) == len(PRESETS[DEFAULT_PRESET].charts)
     at.toggle(key="presenter").set_value(False).run()
     assert [t.label for t in at.tabs][0] == "Live" and len(at.get("plotly_chart")) > 4
+
+
+def test_a_run_that_died_says_why_instead_of_nobody_watched_it(server) -> None:
+    from gancore import Config, Run
+    from gancore.train import Trainer
+
+    class Failing(Trainer):
+        def train_step(self, kind: str = "iteration") -> None:
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+
+    reg = registry()
+    run = Run(Config(dataset="ring", width=8, depth=1, latent_dim=2, batch_size=8, device="cpu"), factory=Failing)
+    reg._entries["dead"] = Entry("dead", run)
+    run.start()
+    assert run.wait(10) and run.status == "error"
+    assert "can't allocate memory" in reg.why_gone("dead") and reg.get("dead") is None
+    assert "nobody watched it" in reg.why_gone("never-there")
