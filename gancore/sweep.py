@@ -38,9 +38,11 @@ def add_sweep_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     `train` in the same subparsers, its parser is reused; on its own, the command line's is built."""
     train = subparsers.choices.get("train") or next(
         a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices["train"]
-    sweep = subparsers.add_parser("sweep", parents=[train], conflict_handler="resolve", add_help=False,
-                                  help="train a grid of settings x seeds on Dask; write sweep.csv and sweep.png")
-    sweep.add_argument("-h", "--help", action="help", help="show this help message and exit")
+    sweep = subparsers.add_parser("sweep", help="train a grid of settings x seeds on Dask; write sweep.csv "
+                                  "and sweep.png")
+    for action in train._actions:  # the settings flags; the run-only ones are the sweep's own below
+        if action.dest not in ("help", "out", "threads", "checkpoint_every", "resume"):
+            sweep._add_action(action)
     sweep.add_argument("--out", default=None, help="sweep folder, one run directory per run (default: sweeps/<time>)")
     sweep.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                        help="an axis over any setting (repeatable), e.g. --grid lr_d=1e-4,1e-3")
@@ -65,8 +67,8 @@ def run_sweep(args: argparse.Namespace) -> int:
     try:
         plan = _plan(args)
     except ConfigError as exc:
-        bad = flag(exc.field) if exc.field in FIELDS or exc.field in (*OWN_FLAGS, "grid", "seeds", "workers",
-                                                                       "resume") else exc.field
+        bad = flag(exc.field) if exc.field in FIELDS or exc.field in (*OWN_FLAGS, "grid", "seeds", "workers") \
+            else exc.field
         print(f"{prog}: error: {bad}: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:
@@ -90,8 +92,6 @@ class _Plan:
 def _plan(args: argparse.Namespace) -> _Plan:
     from .__main__ import _cores, _seconds, _threads
     from .outputs import check_out
-    if args.resume:
-        raise ConfigError("resume", "a sweep resumes by running the same command again (finished runs are kept)")
     preset = SWEEP_PRESETS.get(args.sweep_preset) if args.sweep_preset else None
     base = config_from_args(args)
     if preset is not None:  # the preset's settings, under the flags given explicitly

@@ -219,3 +219,16 @@ def test_the_map_reads_the_median_spread_and_dominant_diagnosis_of_each_cell() -
     assert run_label({"status": "completed", "diagnosis_kinds": "d_overpowering;vanishing_gradients"}) == \
         "vanishing gradient"
     assert dominant(["collapse", "balanced"]) == "collapse"  # a tie goes to the more severe
+
+
+def test_the_sweep_takes_train_settings_and_its_own_flags_in_any_order() -> None:
+    import argparse
+
+    from gancore.sweep import add_sweep_parser
+    parser = argparse.ArgumentParser()
+    add_sweep_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["sweep", "--sweep-preset", "lr-balance", "--seeds", "0", "1", "--workers", "2",
+                              "--lr-d", "2e-4", "--out", "o", "--no-progress", "--threads", "1"])
+    assert (args.sweep_preset, args.seeds, args.workers, args.lr_d, args.out, args.no_progress, args.threads) == \
+        ("lr-balance", ["0", "1"], "2", "2e-4", "o", True, "1")
+    assert not hasattr(args, "resume")  # a sweep resumes by running the same command again
