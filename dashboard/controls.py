@@ -305,7 +305,9 @@ def _preset_picker(entry: Entry, errors: dict[str, str]) -> None:
 
 def _explanation(entry: Entry) -> None:
     preset = PRESETS.get(entry.meta.get("preset", ""))
-    if preset is not None:
+    if preset is not None and not preset.matches(entry.run.config):
+        st.caption(f"**Custom settings**, started from *{preset.title}*: what that preset shows may not apply.")
+    elif preset is not None:
         with st.expander("What to watch", expanded=True):
             st.markdown(preset.explanation)
             st.caption(f"Shows it when: {preset.criterion}.")

@@ -52,7 +52,8 @@ def live_tab(entry: Entry) -> None:
     image = snap.info is not None and snap.info.is_image
     status_now = snap.status
     st.session_state["_drawn"] = _drawn(entry, status_now)
-    busy = every if status_now == "running" else None
+    arriving = snap.frame is None or snap.evaluation is None  # the pre-Start picture is on its way: tick
+    busy = every if status_now == "running" or arriving else None
     st.fragment(run_every=every)(_status_strip)(entry.token)
     left, right = st.columns([1, 2], gap="medium")
     with left:

@@ -84,7 +84,8 @@ def run_banner(snapshot: Snapshot) -> Banner | None:
     texts = {
         "ready": "Ready: press **Start** (or Step) to train.",
         "paused": "Paused" + (f": {reason}" if reason else ". Press **Resume** to go on, or **Step**."),
-        "finished": "Finished" + (f": {reason}" if reason else "") + ". Raise *Iterations* to train on.",
+        "finished": "Finished" + (f": {reason.split(': raise')[0]}" if reason else "") + ". Raise *Iterations* to "
+                    "train on.",  # the engine's "raise 'steps'" is the sidebar's Iterations: said once
         "diverged": "Diverged: " + (reason or "a value became non-finite."),
         "stopped": "Stopped" + (f": {reason}" if reason else "") + ". Reload the page for a new run.",
         "error": "The training thread failed: " + (reason or "see the details below."),

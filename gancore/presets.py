@@ -106,7 +106,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "(the class-by-time heatmap shows bands jumping). D learns to reject the modes G sits on, G flees "
         "to modes D currently accepts, and nothing in the game rewards covering all of them at once. Then "
         "switch the loss to WGAN-GP and watch the coverage.",
-        RING.replace(loss="nonsaturating", lr_d=1e-3, lr_g=1e-3, steps=20000, eval_every=200),
+        RING.replace(loss="nonsaturating", lr_d=1e-3, lr_g=1e-3, steps=0, eval_every=200),  # until paused
         "the mode-collapse or mode-hopping detector fires, or for 5 evaluations in a row at least half the "
         "samples are sharp yet some mode misses its fair share",
         _collapsing, within_steps=4000, charts=("samples", "heatmap", "histogram", "coverage")),

@@ -50,6 +50,7 @@ class Run:
         self._mode = "idle"  # what the thread does between commands: idle, run, or a step plan
         self._plan: deque[list] = deque()  # queued [kind, steps left] requests: three clicks, three steps
         self._status = "ready"
+        self._settling = False
         self._reason = ""
         self._stopped = threading.Event()
         built: Future = Future()
@@ -262,11 +263,22 @@ class Run:
                 future.set_exception(exc)
 
     def _go_idle(self, status: str, reason: str = "") -> None:
-        """Publish everything, then go idle: `wait` returns on idle, so the snapshot must be final first."""
+        """Publish everything, then go idle: `wait` returns on idle, so the snapshot must be final first.
+        The hooks run `settling`: a paused or finished run's picture is of its last step, however recently
+        the previous one was drawn."""
         if self._flush():
-            self._run_hooks()
+            self._settling = True
+            try:
+                self._run_hooks()
+            finally:
+                self._settling = False
             self._set_status(status, reason)
         self._mode = "idle"
+
+    @property
+    def settling(self) -> bool:
+        """True while the run publishes its final state before going idle (hooks read it)."""
+        return self._settling
 
     def _flush(self) -> bool:
         """Move pending rows into the store; on a non-finite value restore the last good weights and pause.

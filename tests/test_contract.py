@@ -180,3 +180,25 @@ def test_the_engine_names_step_kinds_once() -> None:
         if path.name == "info.py":
             continue
         assert "D only" not in _literals(path), path
+
+
+def test_a_finished_run_is_told_to_train_on_once() -> None:
+    from dashboard import status
+    from gancore.metrics import Snapshot
+    banner = status.run_banner(Snapshot(0, {}, [], status="finished",
+                                        reason="reached 20000 steps: raise 'steps' to train on"))
+    assert banner.text == "Finished: reached 20000 steps. Raise *Iterations* to train on."
+
+
+def test_a_paused_run_shows_the_picture_of_its_current_step() -> None:
+    run = Run(Config(dataset="ring", width=16, depth=1, latent_dim=2, batch_size=16, device="cpu"),
+              hooks=[Evaluator(frame_seconds=3600)])  # no picture by the clock during the test
+    try:
+        run.step("iteration", 7)
+        assert run.wait(30)
+        assert run.snapshot().frame.step == 7
+        run.step("d", 3)
+        assert run.wait(30)
+        assert run.snapshot().frame.step == 10
+    finally:
+        run.stop()

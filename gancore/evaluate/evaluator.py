@@ -36,7 +36,9 @@ class Evaluator:
     def __call__(self, run: Any, trainer: Trainer) -> None:
         self._use(trainer)
         now = time.monotonic()
-        if self.frames and (now - self._last_frame >= self._frame_seconds or self._frame_step < 0):
+        due = now - self._last_frame >= self._frame_seconds or self._frame_step < 0
+        settling = getattr(run, "settling", False) and trainer.step != self._frame_step  # paused: this step
+        if self.frames and (due or settling):
             picture = self.frame(trainer)
             self._last_frame, self._frame_step = time.monotonic(), trainer.step
             run.store.publish(frame=picture)
