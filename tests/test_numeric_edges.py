@@ -14,8 +14,8 @@ from torch import nn
 
 from gancore.evaluate.coverage import (assign_modes, class_coverage, class_histogram, histogram_kl_uniform,
                                        mode_coverage)
-from gancore.evaluate.distances import (frechet_distance, grid_histogram, js_divergence, kde_1d, mixture_pdf_1d,
-                                        random_directions, sliced_wasserstein, w1_exact)
+from gancore.evaluate.distances import (frechet_distance, grid_histogram, js_divergence, js_grid, kde_1d,
+                                        mixture_pdf_1d, random_directions, sliced_wasserstein, w1_exact)
 from gancore.losses import gradient_penalty
 from gancore.metrics import Event, MetricsStore
 
@@ -212,3 +212,25 @@ def test_default_bounds() -> None:
     snap = store.snapshot()
     assert len(snap.events) == 1000 and snap.events[0].step == 1 and snap.version == 1001
     assert store.index == {"step": 0, "x": 1} and store.created > 1e9
+
+
+def test_more_boundaries_mutation_testing_found() -> None:
+    # 1-D data given as (n, 1) samples and (K,) centres
+    assert mode_coverage(np.array([[0.0], [4.1]]), np.array([0.0, 4.0]), 1.0).counts.tolist() == [1, 1]
+    assert js_divergence(np.array([1, 0]), np.array([0, 1])) == pytest.approx(math.log(2))  # one count each
+    box = np.array([[0.0, 1.0], [0.0, 1.0]])
+    for real, fake in ((np.array([[np.nan, 0.5]]), np.array([[0.5, 0.5]])),
+                       (np.array([[0.5, 0.5]]), np.array([[0.5, np.inf]]))):
+        assert math.isnan(js_grid(real, fake, bounds=box))  # either side non-finite
+    with refuses("bandwidth must be positive, got 0.0"):
+        kde_1d(np.array([0.0]), np.array([0.0]), bandwidth=0.0)
+    assert kde_1d(np.array([0.5]), np.array([0.5]))[0] == pytest.approx(1 / (1e-3 * SQRT_2PI))  # h = 1e-3
+    h = math.sqrt(2) * 2 ** -0.2  # two samples 0, 2: Scott's rule beats the one step of a 2-point grid
+    assert kde_1d(np.array([0.0, 2.0]), np.array([0.0, 1.0]))[1] == pytest.approx(
+        2 * math.exp(-0.5 / h ** 2) / (2 * h * SQRT_2PI))
+    np.testing.assert_array_equal(random_directions(3, 4), random_directions(3, 4, seed=0))  # seed 0 by default
+    x = np.random.default_rng(2).standard_normal((20, 3))
+    assert sliced_wasserstein(x, -x) == sliced_wasserstein(x, -x, seed=0)
+    with refuses("need equal sample counts, got 2 and 3"):
+        w1_exact(np.zeros((2, 3)), np.zeros((3, 3)))
+    assert class_coverage(np.array([0, 1]), 2, strict_share=0.25).strict_share == 0.25
