@@ -65,6 +65,10 @@ def memory_limit(config: Config) -> float:
     return 0.5 * free_bytes(pick_device(config.device).type)
 
 
+def _shown(entry: Entry) -> bool:
+    return entry.run.alive or entry.run.status == "error"
+
+
 def make_run(config: Config) -> Run:
     """A run with the engine's evaluator as its hook (pictures, evaluations, diagnoses); the engine runs it
     once before Start, so the page shows the data and G's starting point straight away."""
@@ -114,12 +118,13 @@ class Registry:
         raise Busy(self._busy_message())
 
     def get(self, token: str | None) -> Entry | None:
-        """The live entry for `token` (None for unknown, reaped or dead runs)."""
+        """The entry for `token`: a live run, or one whose thread failed (its page shows why until nobody
+        watches it); None for unknown, reaped or stopped runs."""
         if not token:
             return None
         with self._lock:
             entry = self._entries.get(token)
-        return entry if entry is not None and entry.run.alive else None
+        return entry if entry is not None and _shown(entry) else None
 
     def why_gone(self, token: str) -> str:
         """What a page says when its run is no longer there: the engine's own reason when the run died (an
@@ -175,7 +180,7 @@ class Registry:
         now = time.monotonic() if now is None else now
         with self._lock:
             gone = [t for t, e in self._entries.items()
-                    if not e.run.alive or (e.orphaned_since is not None and now - e.orphaned_since > self.grace)]
+                    if not _shown(e) or (e.orphaned_since is not None and now - e.orphaned_since > self.grace)]
             entries = [self._entries.pop(t) for t in gone]
         for entry in entries:
             _stop(entry.run)

@@ -224,8 +224,6 @@ def test_a_diverged_run_says_why(app: AppTest) -> None:
     assert any("became non-finite at step" in e.value and "weights restored to step 0" in e.value for e in app.error)
 
 
-@pytest.mark.xfail(strict=True, reason="a run whose thread died is dropped by the registry and the page opens a "
-                                       "fresh one: the error and its traceback are never shown")
 def test_a_crashed_run_says_why(app: AppTest) -> None:
     open_page(app)
     run = the_run(app)

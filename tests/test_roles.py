@@ -142,5 +142,5 @@ def test_a_run_that_died_says_why_instead_of_nobody_watched_it(server) -> None:
     reg._entries["dead"] = Entry("dead", run)
     run.start()
     assert run.wait(10) and run.status == "error"
-    assert "can't allocate memory" in reg.why_gone("dead") and reg.get("dead") is None
+    assert "can't allocate memory" in reg.why_gone("dead") and reg.get("dead").run is run  # shown, not replaced
     assert "nobody watched it" in reg.why_gone("never-there")
