@@ -206,8 +206,9 @@ def _train_all(plan: _Plan, todo: list[Cell], rows: dict[str, dict], progress: b
     from tqdm import tqdm
     cluster = None
     if plan.scheduler is None:
-        cluster = LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        # on this machine only; the HTTP server on a free port (None would still try 8787 and warn)
+        cluster = LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=":0", silence_logs=logging.ERROR)
     client = Client(plan.scheduler or cluster, timeout="30s")
     tag = uuid.uuid4().hex[:8]  # fresh task keys: a shared scheduler may still know an earlier sweep's
     by_future = {client.submit(train_cell, c.config.to_dict(), str(plan.out / c.name), plan.threads,
