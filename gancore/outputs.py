@@ -23,6 +23,7 @@ import numpy as np
 from . import atomic, checkpoint
 from .config import Config, ConfigError
 from .evaluate.evaluator import Evaluator
+from .measures import EVAL_MEASURES
 from .render import frame_picture, png
 from .run import Run
 
@@ -178,12 +179,7 @@ class RunDirectory:
 
 
 def _facts(snap) -> dict[str, Any]:
-    """What the directory reads from a snapshot besides its columns, in one place: the engine names these."""
-    state = getattr(snap, "state", None)
-    if state is not None:
-        evaluation, cost = state.get("evaluation") or {}, state.get("eval_cost") or {}
-        return {"reason": state.get("reason", ""), "evaluation": evaluation, "eval_cost_share": cost.get("share"),
-                "diagnoses": [d.title for d in state.get("diagnoses", [])]}
+    """What the directory reads from a snapshot besides its columns, in one place."""
     evaluation = snap.evaluation
     return {"reason": snap.reason, "evaluation": dict(evaluation.values) if evaluation else {},
             "eval_cost_share": snap.eval_cost.share if snap.eval_cost else None,
@@ -192,8 +188,6 @@ def _facts(snap) -> dict[str, Any]:
 
 def _result(result: Any) -> dict[str, Any]:
     """The evaluator's result as a flat dict (its values, the histogram, the coverage and the samples)."""
-    if isinstance(result, dict):
-        return result
     return {**result.values, "histogram": result.histogram, "coverage": result.coverage, "real": result.real,
             "fake": result.fake, "centres": result.centres, "stds": result.stds}
 
@@ -206,8 +200,7 @@ def summarise(status: str, snap, result: dict, seconds: float, config: Config,
     w = snap.columns.get("w_estimate", np.array([]))[-W_CRITIC_WINDOW:]
     w = w[np.isfinite(w)]
     histogram = result.get("histogram")
-    measures = ("modes_total", "modes_covered", "modes_covered_strict", "hq_fraction", "kl_uniform", "w1_exact",
-                "js_grid", "swd", "fd_features", "label_accuracy")
+    measures = [name for name, m in EVAL_MEASURES.items() if m.summary]  # the registry says what is headline
     summary = {
         "status": status, "steps": snap.step, "seconds": round(seconds, 3), "dataset": config.dataset,
         "loss": config.loss, "conditional": config.conditional,
