@@ -232,3 +232,16 @@ def test_the_sweep_takes_train_settings_and_its_own_flags_in_any_order() -> None
     assert (args.sweep_preset, args.seeds, args.workers, args.lr_d, args.out, args.no_progress, args.threads) == \
         ("lr-balance", ["0", "1"], "2", "2e-4", "o", True, "1")
     assert not hasattr(args, "resume")  # a sweep resumes by running the same command again
+
+
+def test_resume_keeps_a_finished_run_only_under_the_same_config(tmp_path: Path) -> None:
+    from gancore.sweep import finished_row
+    base = Config(width=16, depth=1, batch_size=32, steps=5, device="cpu")
+    cell, = cells(base, [parse_axis("lr_g=1e-3", base)], [0])
+    out = tmp_path / cell.name
+    assert finished_row(cell, out) is None  # nothing there yet
+    assert train_cell(cell.config.to_dict(), str(out))["status"] == "completed"
+    row = finished_row(cell, out)
+    assert row["status"] == "completed" and row["steps"] == 5 and row["worker"] == "local"
+    other, = cells(base.replace(width=32), [parse_axis("lr_g=1e-3", base)], [0])
+    assert other.name == cell.name and finished_row(other, out) is None  # a changed base trains again
