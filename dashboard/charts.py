@@ -24,7 +24,13 @@ from gancore.records import Evaluations, Frame, ImageFrame, LineFrame, PlaneFram
 
 MAX_POINTS = 1000  # per trace: a chart never carries more, however long the run (~8 kB a series)
 MAX_MARKERS = 60  # most recent events drawn as vertical lines
-MAX_LABELS = 12  # most recent events that also get a text label (older ones keep a hover text)
+MAX_LABELS = 12  # most recent events that may also get a text label (older ones are lines only)
+LABEL_ROWS = 4  # labels stack in up to 4 rows from the top of the plot; a label with no free row is left out
+LABEL_PLOT_PX = 320  # the narrowest plot a label's width is judged against (a presenter column at 1600 px)
+LABEL_CHAR_PX = 7.5  # width of one character of a 13 px label, a little generous
+ROBUST_PERCENTILES = (1.0, 99.0)  # a linear y-axis spans these percentiles of what is drawn ...
+OUTLIER_SPANS = 2.0  # ... once a value lies more than 2 such spans beyond them (else Plotly's autorange)
+ROBUST_PAD = 0.1  # the kept span is padded by 10% on each side
 MAX_HEATMAP_COLUMNS = 400  # evaluations shown in the class-by-time heatmap
 HEIGHT = 320
 FONT = dict(size=16, family="Source Sans Pro, Arial, sans-serif", color="#222")
@@ -76,14 +82,20 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tu
     return x[index], y[index]
 
 
+LEGEND = dict(orientation="h", x=0.0, xanchor="left", yref="container", y=0.0, yanchor="bottom",
+              font=dict(size=14), bgcolor="rgba(255,255,255,0)")
+# The legend sits at the bottom of the figure (container coordinates): plotly.js then grows the bottom margin
+# to hold it, however many rows it wraps to in a narrow column. Above the plot it ran into the title, and in
+# paper coordinates below the plot it covered the x axis' ticks and title.
+
+
 def _layout(title: str, y_title: str, x_title: str, height: int, log_y: bool) -> dict[str, Any]:
-    """The projector style: white, large fonts, horizontal legend above the plot, no template."""
+    """The projector style: white, large fonts, the title alone above the plot, the legend under it."""
     layout: dict[str, Any] = dict(
         template=_TEMPLATE, height=height, font=FONT, paper_bgcolor="white", plot_bgcolor="white",
-        title=dict(text=title, x=0.0, xanchor="left", y=0.98, yanchor="top", font=dict(size=18)),
-        margin=dict(l=10, r=10, t=64, b=10), hovermode="x unified", uirevision="keep",
-        legend=dict(orientation="h", x=0.0, xanchor="left", y=1.0, yanchor="bottom", font=dict(size=14),
-                    bgcolor="rgba(255,255,255,0)"),
+        title=dict(text=title, x=0.0, xanchor="left", yref="container", y=1.0, yanchor="top", pad=dict(t=8),
+                   font=dict(size=18)),
+        margin=dict(l=10, r=10, t=44, b=10), hovermode="x unified", uirevision="keep", legend=dict(LEGEND),
         xaxis=dict(title=dict(text=x_title, font=dict(size=15)), **_AXIS),
         yaxis=dict(title=dict(text=y_title, font=dict(size=15)), **_AXIS))
     if log_y:
@@ -136,26 +148,85 @@ class Chart:
         self.annotations.append(dict(text=text, x=0.5, y=y, xref="paper", yref="paper", showarrow=False,
                                      font=dict(size=15, color="#555"), bgcolor="rgba(255,255,255,0.85)"))
 
+    def x_to_data(self, last_event: float | None = None) -> None:
+        """End the x axis at the data: the first and last x of the traces (or a later live change). Plotly's
+        autorange also makes room for the events' labels, which stretched the axis far past the data."""
+        if "range" in self.layout["xaxis"]:
+            return
+        xs = [np.asarray(t["x"], np.float64) for t in self.data if t.get("x") is not None and len(t["x"])]
+        xs = np.concatenate(xs) if xs else np.empty(0)
+        xs = xs[np.isfinite(xs)]
+        if not xs.size:
+            return
+        first, last = float(xs.min()), max(float(xs.max()), last_event if last_event is not None else -math.inf)
+        if last > first:
+            self.layout["xaxis"]["range"] = [first, last]
+
+    def robust_y(self) -> None:
+        """A linear y axis over the ROBUST_PERCENTILES of the drawn values once a few far outliers would
+        flatten everything else into a line; the values off the scale become triangles at its edge, and a
+        note says how many there are and how far they went."""
+        axis = self.layout["yaxis"]
+        if axis.get("type") == "log" or "range" in axis:
+            return
+        drawn = [t for t in self.data if t["type"] == "scatter" and t.get("yaxis", "y") == "y"
+                 and t.get("visible", True) is True]
+        ys = np.concatenate([np.asarray(t["y"], np.float64) for t in drawn]) if drawn else np.empty(0)
+        ys = ys[np.isfinite(ys)]
+        if ys.size < 10:
+            return
+        low, high = np.percentile(ys, ROBUST_PERCENTILES)
+        span = float(high - low) or max(abs(float(high)) * 0.1, 1e-6)
+        if ys.min() >= low - OUTLIER_SPANS * span and ys.max() <= high + OUTLIER_SPANS * span:
+            return
+        bottom, top = float(low - ROBUST_PAD * span), float(high + ROBUST_PAD * span)
+        axis["range"] = [bottom, top]
+        for t in drawn:
+            x, y = np.asarray(t["x"], np.float32), np.asarray(t["y"], np.float32)
+            for off, edge, symbol in ((y > top, top, "triangle-up"), (y < bottom, bottom, "triangle-down")):
+                if off.any():
+                    self.add("scatter", x=x[off], y=np.full(int(off.sum()), edge, np.float32), mode="markers",
+                             name=f"{t['name']} off-scale", showlegend=False, cliponaxis=False,
+                             marker=dict(symbol=symbol, size=10, color=t["line"]["color"]),
+                             customdata=y[off], hovertemplate="%{customdata:.3g}")
+        out = ys[(ys > top) | (ys < bottom)]
+        far = float(out[np.argmax(np.abs(out))])
+        self.annotations.append(dict(
+            text=f"{out.size} point{'s' * (out.size != 1)} off-scale (to {far:.3g}) ▲▼", x=1.0, y=0.0,
+            xref="paper", yref="paper", xanchor="right", yanchor="bottom", showarrow=False,
+            font=dict(size=13, color="#555"), bgcolor="rgba(255,255,255,0.85)"))
+
     def events(self, events: Sequence[Event]) -> None:
-        """Each live change as a dotted vertical line across the plot, the latest ones labelled."""
+        """Each live change as a dotted vertical line across the plot. The latest ones get a label, placed in
+        the first of LABEL_ROWS rows where it overlaps no other (judged on a narrow plot, newest first);
+        labels in the right half of the axis end at their line, so they stay inside the plot."""
         events = list(events)[-MAX_MARKERS:]
-        labelled = len(events) - MAX_LABELS
-        for i, e in enumerate(events):
+        span = self.layout["xaxis"].get("range")
+        taken: list[list[tuple[float, float]]] = [[] for _ in range(LABEL_ROWS)]
+        lines = []
+        for i, e in enumerate(reversed(events)):
             colour = COLORS["diverged"] if e.what == "diverged" else COLORS["event"]
-            self.shapes.append(dict(type="line", xref="x", yref="paper", x0=e.step, x1=e.step, y0=0, y1=1,
+            lines.append(dict(type="line", xref="x", yref="paper", x0=e.step, x1=e.step, y0=0, y1=1,
                                     line=dict(color=colour, width=2, dash="dot"), layer="above",
                                     name=f"event:{e.what}"))
-            if i >= labelled:  # horizontal labels, staggered down the plot so neighbours do not overlap
-                self.annotations.append(dict(
-                    x=e.step, y=1.0 - 0.11 * (i % 4), xref="x", yref="paper", text=e.short,
-                    hovertext=e.label, showarrow=False, xanchor="left", yanchor="top", xshift=3,
-                    font=dict(size=13, color=colour), bgcolor="rgba(255,255,255,0.8)"))
+            if i >= MAX_LABELS:
+                continue
+            right = span is not None and e.step > (span[0] + span[1]) / 2
+            width = (len(e.short) * LABEL_CHAR_PX + 8) / LABEL_PLOT_PX * ((span[1] - span[0]) if span else 1.0)
+            box = (e.step - width, e.step) if right else (e.step, e.step + width)
+            row = next((r for r, boxes in enumerate(taken)
+                        if all(box[1] < b[0] or box[0] > b[1] for b in boxes)), None) if span else i % LABEL_ROWS
+            if row is None:
+                continue  # no room: the line stays, unlabelled
+            taken[row].append(box)
+            self.annotations.append(dict(
+                x=e.step, y=1.0 - 0.11 * row, xref="x", yref="paper", text=e.short, hovertext=e.label,
+                showarrow=False, xanchor="right" if right else "left", yanchor="top", xshift=-3 if right else 3,
+                font=dict(size=13, color=colour), bgcolor="rgba(255,255,255,0.8)"))
+        self.shapes.extend(reversed(lines))  # in step order
 
     def figure(self) -> go.Figure:
         layout = dict(self.layout)
-        legend_items = sum(1 for t in self.data if t.get("showlegend", True) and t.get("type") != "heatmap")
-        if legend_items > 3 and layout["legend"].get("yanchor") == "bottom":  # two legend rows above the plot
-            layout["margin"] = dict(layout["margin"], t=90)
         if self.shapes:
             layout["shapes"] = self.shapes
         if self.annotations:
@@ -182,9 +253,13 @@ def _column_line(chart: Chart, snapshot: Snapshot, column: str, name: str, colou
 
 
 def _finish(chart: Chart, snapshot: Snapshot, empty: bool, empty_text: str = "press Start") -> go.Figure:
+    """A chart on the step axis: a note when it has nothing, the axes fitted to the data, the live changes."""
     if empty:
         chart.note(empty_text)
-    chart.events(snapshot.events)
+    events = [e for e in snapshot.events if e.step <= snapshot.step]
+    chart.robust_y()
+    chart.x_to_data(events[-1].step if events else None)
+    chart.events(events)
     return chart.figure()
 
 
@@ -350,6 +425,8 @@ def class_heatmap(snapshot: Snapshot) -> go.Figure:
     chart.add("heatmap", x=steps, y=np.arange(hist.shape[1]), z=share.T, zmin=0, zmax=1, colorscale=SHARE_SCALE,
               colorbar=dict(title=dict(text="share"), thickness=12),
               hovertemplate="step %{x}<br>" + what + " %{y}<br>share %{z:.2f}<extra></extra>")
+    half = float(steps[1] - steps[0]) / 2 if len(steps) > 1 else 0.5
+    chart.layout["xaxis"]["range"] = [float(steps[0]) - half, float(steps[-1]) + half]  # the cells' edges
     if hist.shape[1] <= 12:
         chart.layout["yaxis"]["dtick"] = 1
     chart.layout["yaxis"]["showgrid"] = chart.layout["xaxis"]["showgrid"] = False
@@ -397,9 +474,7 @@ def samples_2d(frame: PlaneFrame, layers: Iterable[str] = LAYERS, height: int = 
     bounds = np.asarray(frame.bounds, np.float32)
     sigmoid = frame.probabilities
     chart = Chart(f"Samples at step {frame.step}", x_title="", height=height)
-    chart.layout.update(hovermode="closest", margin=dict(l=10, r=10, t=40, b=10),
-                        legend=dict(orientation="h", y=-0.06, yanchor="top", x=0.0, xanchor="left",
-                                    font=dict(size=14)))
+    chart.layout["hovermode"] = "closest"
     if "field" in layers:
         scores = np.asarray(frame.scores, np.float32)
         if sigmoid:
@@ -470,7 +545,7 @@ def samples_1d(frame: LineFrame, height: int = 420) -> go.Figure:
         chart.line(grid, np.asarray(frame.scores, np.float32), "critic f(x)", COLORS["d"], width=3, yaxis="y2")
         right = dict(title=dict(text="critic f(x)"))
     chart.layout["yaxis2"] = dict(overlaying="y", side="right", showgrid=False, ticks="outside", showline=True,
-                                  linecolor="#555", **right)
+                                  linecolor="#555", automargin=True, **right)  # room for its tick labels
     return chart.figure()
 
 
@@ -519,4 +594,6 @@ def compare(runs: Sequence[tuple[str, Snapshot]], metric: str, x: str = "step", 
         chart.line(xs, y, label, colour, mode=mode)
     if not chart.data:
         chart.note("start both runs")
+    chart.robust_y()
+    chart.x_to_data()
     return chart.figure()

@@ -80,8 +80,15 @@ def _status_strip(token: str) -> None:
     if entry is None:
         return
     snap = snapshot(entry)
-    numbers = status.headline(snap)
     run_status = snap.status
+    session.sync_url(st.session_state["_binding"])  # live changes reach the engine after the page ran
+    follows_other = st.session_state.get("_follows") and registry().featured not in (None, token)
+    if follows_other or _drawn(entry, run_status) != st.session_state.get("_drawn"):
+        # Started, finished, or settings changed (maybe in another tab): redraw the page, before this
+        # fragment writes anything: a fragment rerunning the app halfway through its elements left the
+        # browser with deltas for blocks it no longer had ("Cannot set a node at a delta path", a blank page).
+        st.rerun()
+    numbers = status.headline(snap)
     cols = st.columns([1.3, 1, 1, 1, 1.2, 1])
     cols[0].metric("Status", run_status)
     with cols[1].container(key="step-counter"):
@@ -107,10 +114,6 @@ def _status_strip(token: str) -> None:
     preset = PRESETS.get(entry.meta.get("preset", ""))
     if preset is not None and preset.matches(entry.run.config) and preset.shows(snap):
         st.success(f"**The preset's phenomenon is showing:** {preset.criterion}.")
-    session.sync_url(st.session_state["_binding"])  # live changes reach the engine after the page ran
-    follows_other = st.session_state.get("_follows") and registry().featured not in (None, token)
-    if follows_other or _drawn(entry, run_status) != st.session_state.get("_drawn"):
-        st.rerun()  # started, finished, or settings changed (maybe in another tab): redraw the page
 
 
 def _samples(token: str) -> None:
@@ -200,8 +203,7 @@ def _presented_chart(key: str, token: str, snap: Snapshot) -> None:
 
 
 def _large(fig: Any) -> Any:
-    """Big fonts, and the legend under the plot: above it, a narrow column's legend runs into the title."""
+    """Big fonts for the back row; the legend stays where charts.py puts it, at the figure's bottom."""
     fig.update_layout(height=PRESENTER_HEIGHT, font=dict(size=18), title=dict(font=dict(size=22)),
-                      legend=dict(orientation="h", x=0.0, xanchor="left", y=-0.16, yanchor="top"),
-                      margin=dict(t=50, b=10))
+                      margin=dict(t=52))
     return fig
