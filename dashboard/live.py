@@ -89,7 +89,7 @@ def _status_strip(token: str) -> None:
         # browser with deltas for blocks it no longer had ("Cannot set a node at a delta path", a blank page).
         st.rerun()
     numbers = status.headline(snap)
-    cols = st.columns([1.3, 1, 1, 1, 1.2, 1])
+    cols = st.columns([1.1, 1, 1, 1.4, 1, 1.2, 1])
     cols[0].metric("Status", run_status)
     with cols[1].container(key="step-counter"):
         st.metric("Step", numbers["step"])
@@ -99,8 +99,9 @@ def _status_strip(token: str) -> None:
             st.caption(f"logged {stamp}")
     cols[2].metric("Iterations / s", numbers["speed"])
     cols[3].metric(numbers["distance_label"], numbers["distance"])
-    cols[4].metric(numbers["coverage_label"], numbers["coverage"])
-    cols[5].metric("High quality", numbers["quality"])
+    cols[4].metric(numbers["hit_label"], numbers["hit"])  # both numbers of the coverage chart: a banner
+    cols[5].metric(numbers["coverage_label"], numbers["coverage"])  # names one, the chart draws both
+    cols[6].metric("High quality", numbers["quality"])
     banner = status.run_banner(snap)
     if banner is not None:
         SHOW[banner.level](banner.text)
@@ -109,7 +110,7 @@ def _status_strip(token: str) -> None:
     if run_status == "error" and snap.traceback:
         with st.expander("Details"):
             st.code(snap.traceback)
-    for b in status.diagnosis_banners(snap.diagnoses):
+    for b in status.diagnosis_banners(snap.diagnoses, snap.info):
         SHOW[b.level](b.text)
     preset = PRESETS.get(entry.meta.get("preset", ""))
     if preset is not None and preset.matches(entry.run.config) and preset.shows(snap):

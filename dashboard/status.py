@@ -4,6 +4,7 @@ and the engine's diagnoses as banners. Kept apart from the page so the wording i
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -11,6 +12,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from gancore.evaluate.diagnose import Diagnosis
+from gancore.info import RunInfo
 from gancore.measures import EVAL_MEASURES
 from gancore.metrics import Snapshot
 
@@ -48,25 +50,39 @@ def logged_at(snapshot: Snapshot) -> str:
 
 def headline(snapshot: Snapshot) -> dict[str, str]:
     """The status strip's numbers, formatted: step, speed, a distance to the data (exact W1 for toy data,
-    the Fréchet distance of classifier features for images), coverage and quality."""
+    the Fréchet distance of classifier features for images), coverage and quality. Coverage is both numbers
+    of the coverage chart: modes hit (what the presets and banners speak of) and modes with a fair share."""
     evaluation = snapshot.evaluation.values if snapshot.evaluation is not None else {}
     total = evaluation.get("modes_total")
     speed = steps_per_second(snapshot) if snapshot.status == "running" else math.nan
     out = {"step": str(snapshot.step), "speed": "–" if math.isnan(speed) else f"{speed:.0f}"}
     image = snapshot.info is not None and snapshot.info.is_image
     distance_name = "fd_features" if image else "w1_exact"
-    label = EVAL_MEASURES[distance_name].label_for(snapshot.info)
-    out["distance_label"] = label[0].upper() + label[1:]
+    out["distance_label"] = _label(distance_name, snapshot.info)
     distance = _number(evaluation.get(distance_name))
     out["distance"] = "–" if math.isnan(distance) else f"{distance:.3g}" if image else f"{distance:.3f}"
-    unit = snapshot.info.units if snapshot.info else "modes"
-    out["coverage_label"] = f"{unit.capitalize()} with a fair share"
+    out["hit_label"] = _label("modes_covered", snapshot.info)
+    units = snapshot.info.units if snapshot.info else "modes"
+    out["coverage_label"] = f"{units.capitalize()} {EVAL_MEASURES['modes_covered_strict'].label_for(snapshot.info)}"
     if total:
-        out["coverage"] = f"{int(evaluation['modes_covered_strict'])} / {int(total)}"
-        out["quality"] = f"{evaluation['hq_fraction']:.0%}"
+        out["hit"], out["coverage"] = (_of(evaluation.get(name), total)
+                                       for name in ("modes_covered", "modes_covered_strict"))
+        quality = _number(evaluation.get("hq_fraction"))
+        out["quality"] = "–" if math.isnan(quality) else f"{quality:.0%}"
     else:
-        out["coverage"] = out["quality"] = "–"
+        out["hit"] = out["coverage"] = out["quality"] = "–"
     return out
+
+
+def _of(count: Any, total: float) -> str:
+    count = _number(count)
+    return "–" if math.isnan(count) else f"{int(count)} / {int(total)}"
+
+
+def _label(name: str, info: RunInfo | None) -> str:
+    """A measurement's label from the registry, capitalised for a metric's caption (the charts' words)."""
+    label = EVAL_MEASURES[name].label_for(info).format(units=info.units if info else "modes")
+    return label[0].upper() + label[1:]
 
 
 def _number(value: Any) -> float:
@@ -93,16 +109,27 @@ def run_banner(snapshot: Snapshot) -> Banner | None:
     return Banner(LEVELS.get(status, "info"), texts.get(status, f"{status}: {reason}"))
 
 
-def diagnosis_banners(diagnoses: Iterable[Diagnosis]) -> list[Banner]:
-    """The engine's detectors as banners: title in bold, one-line explanation, a suggestion."""
+def diagnosis_banners(diagnoses: Iterable[Diagnosis], info: RunInfo | None = None) -> list[Banner]:
+    """The engine's detectors as banners: title in bold, one-line explanation, a suggestion; in the run's
+    word for a mode (a digit is a class)."""
     banners = []
     for d in diagnoses:
         level = "error" if d.severity == "error" else "warning"
-        text = f"**{d.title}**"
-        explanation, suggestion = d.explanation, d.suggestion
+        title, explanation, suggestion = (in_units(t, info) for t in (d.title, d.explanation, d.suggestion))
+        text = f"**{title}**"
         if explanation:
             text += f" — {explanation}"
         if suggestion:
             text += f"  \n**Try:** {suggestion}"
         banners.append(Banner(level, text))
     return banners
+
+
+_MODE_WORD = re.compile(r"\bmode(s?)\b")  # lower case only: "Mode collapse" names the phenomenon
+
+
+def in_units(text: str, info: RunInfo | None) -> str:
+    """The detectors speak of modes; on data whose modes are classes, the text says classes."""
+    if info is None or info.unit == "mode":
+        return text
+    return _MODE_WORD.sub(lambda m: info.units if m.group(1) else info.unit, text)

@@ -500,12 +500,27 @@ def test_diagnoses_become_banners_with_a_suggestion() -> None:
     assert status.diagnosis_banners(()) == []
 
 
+def test_banners_and_headline_speak_of_classes_on_digits() -> None:
+    d = Diagnosis("mode_collapse", "warning", "Mode collapse: 2 of 10 modes covered for the last 500 steps",
+                  "G maps its noise onto one mode instead of every mode of the data.", "punish the missing modes", 900)
+    digits = run_info(dataset="digits")
+    [banner] = status.diagnosis_banners([d], digits)
+    assert banner.text == ("**Mode collapse: 2 of 10 classes covered for the last 500 steps** — G maps its noise "
+                           "onto one class instead of every class of the data.  \n**Try:** punish the missing classes")
+    assert "2 of 10 modes covered" in status.diagnosis_banners([d], run_info())[0].text  # a mixture keeps modes
+    image = make_snapshot(10, evaluation={"modes_total": 10, "modes_covered": 9, "modes_covered_strict": 4},
+                          dataset="digits")
+    numbers = status.headline(image)
+    assert (numbers["hit_label"], numbers["hit"], numbers["coverage"]) == ("Classes hit", "9 / 10", "4 / 10")
+
+
 def test_headline_numbers() -> None:
-    snap = make_snapshot(500, evaluation={"modes_total": 8, "modes_covered_strict": 3, "hq_fraction": 0.91,
-                                          "w1_exact": 0.4567})
+    snap = make_snapshot(500, evaluation={"modes_total": 8, "modes_covered": 8, "modes_covered_strict": 3,
+                                          "hq_fraction": 0.91, "w1_exact": 0.4567})
     numbers = status.headline(snap)
     assert numbers == {"step": "500", "speed": numbers["speed"], "distance_label": "Exact W1", "distance": "0.457",
-                       "coverage": "3 / 8", "quality": "91%", "coverage_label": "Modes with a fair share"}
+                       "hit_label": "Modes hit", "hit": "8 / 8", "coverage_label": "Modes with a fair share",
+                       "coverage": "3 / 8", "quality": "91%"}  # the coverage chart's two counts, by its labels
     assert float(numbers["speed"]) == pytest.approx(100, rel=0.05)
     image = make_snapshot(10, evaluation={"modes_total": 10, "modes_covered_strict": 9, "hq_fraction": 0.5,
                                           "w1_exact": math.nan, "fd_features": 12.345}, dataset="digits")
