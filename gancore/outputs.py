@@ -1,7 +1,9 @@
-"""The run directory the command line writes: config, metrics, events, checkpoint, pictures, summary.
+"""The run directory the command line writes: config, metrics, events, evaluations, pictures, checkpoint, summary.
 
 metrics.csv is streamed as rows are flushed (full resolution however long the run; the in-memory store
-keeps only a bounded history), one write per flush, so a killed process leaves whole lines. Every other
+keeps only a bounded history), one write per flush, so a killed process leaves whole lines. Every
+evaluation and the pictures at the dashboard's cadence are appended the same way (gancore.logdir: the
+dashboard replays and follows the directory; frames.jsonl stays under logdir.FRAMES_BUDGET). Every other
 file is replaced atomically (gancore.atomic): a checkpoint periodically and at the end, the rest at the
 end, from the final weights. Continuing a run in its own directory appends to its history; nothing is
 written until the run and its checkpoint have been accepted.
@@ -23,6 +25,7 @@ import numpy as np
 from . import atomic, checkpoint
 from .config import Config, ConfigError
 from .evaluate.evaluator import Evaluator
+from .logdir import LogWriter, append_lines
 from .measures import EVAL_MEASURES
 from .render import frame_picture, png
 from .run import Run
@@ -45,7 +48,8 @@ class RunDirectory:
         check_out(Path(out))
         self.out = Path(out)
         self.config = config
-        self.evaluator = Evaluator(frames=False)  # the final picture is drawn once, at the end
+        self.log = LogWriter(self.out)
+        self.evaluator = RecordingEvaluator(self.log)
         self._fd: int | None = None
         self._names: list[str] | None = None  # the csv header once written
         self._events: list[str] = []  # lines kept from before a resume
@@ -66,6 +70,7 @@ class RunDirectory:
             self._events = [line for line in _lines(self.out / "events.jsonl") if _event_step(line) <= resume_step]
         atomic.write_text(self.out / "metrics.csv", kept)  # a whole file before appending to it
         self._fd = os.open(self.out / "metrics.csv", os.O_WRONLY | os.O_APPEND)
+        self.log.open(run.store.snapshot().info, run.store.created, resume_step)
 
     def _kept_rows(self, resume_step: int) -> str:
         """The rows of an existing metrics.csv up to `resume_step`, under this run's header (columns
@@ -103,9 +108,7 @@ class RunDirectory:
                 row[i] = int(row[i])
             writer.writerow(["" if isinstance(v, float) and math.isnan(v) else f"{v:.6g}"
                              if isinstance(v, float) else v for v in row])
-        data = buffer.getvalue().encode()
-        while data:
-            data = data[os.write(self._fd, data):]
+        append_lines(self._fd, buffer.getvalue().encode())
 
     def follow(self, progress: bool, checkpoint_every: float = 0.0) -> None:
         """Wait for the run to stop training, drawing a progress bar on a terminal and saving a checkpoint
@@ -165,17 +168,43 @@ class RunDirectory:
             attempt("evaluation", evaluate)
             attempt("checkpoint.pt", lambda: run.call(self._save).result())
             attempt("samples.png", lambda: atomic.write_bytes(
-                self.out / "samples.png", png(frame_picture(run.call(self.evaluator.frame).result()))))
+                self.out / "samples.png", png(frame_picture(run.call(self.evaluator.final_frame).result()))))
             if result.get("real") is not None:
                 arrays = {k: result[k] for k in ("real", "fake", "centres", "stds") if result.get(k) is not None}
                 attempt("samples.npz", lambda: atomic.replace_with(
                     self.out / "samples.npz", lambda f: np.savez_compressed(f, **arrays)))
         attempt("events.jsonl", self._write_events)
+        self.log.close()
+        problems += self.log.problems
         summary = summarise(status, run.snapshot(), result, time.monotonic() - self._started, run.config,
                             run.reason if status == "error" else None)
         attempt("summary.json", lambda: atomic.write_text(self.out / "summary.json",
                                                           json.dumps(summary, indent=2) + "\n"))
         return summary, problems
+
+
+class RecordingEvaluator(Evaluator):
+    """The run's evaluator, with pictures at the dashboard's cadence, that also records every evaluation and
+    picture it makes into the run directory (the final ones included, so a replay ends where the run did)."""
+
+    def __init__(self, log: LogWriter) -> None:
+        super().__init__(frames=True)
+        self.log = log
+
+    def evaluate(self, trainer):
+        result = super().evaluate(trainer)
+        self.log.evaluation(result)
+        return result
+
+    def frame(self, trainer):
+        picture = super().frame(trainer)
+        self.log.frame(picture)
+        return picture
+
+    def final_frame(self, trainer):
+        picture = super().frame(trainer)
+        self.log.frame(picture, force=True)
+        return picture
 
 
 def _facts(snap) -> dict[str, Any]:

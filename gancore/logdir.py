@@ -1,0 +1,566 @@
+"""The log directory: what a run directory records over time, and the reader that turns it back into a Snapshot.
+
+A run directory (outputs.py) holds metrics.csv and events.jsonl; the `LogWriter` adds info.json (what the run
+is), evaluations.jsonl (every evaluation: its numbers, histogram and coverage thresholds; not its samples) and
+frames.jsonl (the pictures at the dashboard's cadence). Every record is one line written with one `write` on
+a file opened for appending, so a reader never sees a torn record, only perhaps an unfinished last line that
+it leaves for the next read. frames.jsonl is bounded by FRAMES_BUDGET: past it, the file is replaced by every
+other frame and the writer keeps one frame in two from then on (and so on, doubling), so a run of any length
+keeps a picture history spread over all of it.
+
+`RunReader` turns a directory, finished or still being written by another process, into the `Snapshot` the
+dashboard draws, at the latest step or as it was at step k; following, it reads only the bytes appended
+since its last read. A damaged file (a truncated or corrupt line, a file another version wrote) becomes a
+message naming the file, and what can be read is shown. `resolve` is the only way a name from a browser
+becomes a path: inside the log directory, or refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import io
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import atomic
+from .evaluate.diagnose import diagnose_snapshot
+from .evaluate.evaluator import MAX_EVALS
+from .info import RunInfo
+from .measures import EVAL_MEASURES
+from .metrics import Event, MetricsStore, Snapshot
+from .records import Evaluation, Evaluations, Frame, ImageFrame, LineFrame, PlaneFrame
+
+FORMAT = 1  # of info.json, evaluations.jsonl and frames.jsonl; a reader names a directory of another format
+METRICS, EVENTS, SUMMARY, CONFIG = "metrics.csv", "events.jsonl", "summary.json", "config.json"
+INFO, EVALUATIONS, FRAMES = "info.json", "evaluations.jsonl", "frames.jsonl"
+FRAMES_BUDGET = 32 * 2**20  # bytes of frames.jsonl (a 2-D frame is ~40 kB): thinned past it, never larger
+LIVE_SECONDS = 30.0  # a directory without summary.json that grew this recently is still being written
+READ_CHUNK = 16 * 2**20  # bytes of metrics.csv parsed at a time: a long run opens in bounded memory
+STATUSES = {"completed": "finished"}  # summary.json's words that the dashboard says differently
+FRAME_KINDS = {cls.__name__: cls for cls in (ImageFrame, PlaneFrame, LineFrame)}
+
+
+class LogdirError(ValueError):
+    """A name that does not resolve to a run directory inside the log directory."""
+
+
+# --- encoding ---------------------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    """JSON for numpy values: arrays as dtype, shape and base64 bytes (exact, and 4/3 of their size)."""
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        return {"__array__": array.dtype.str, "shape": list(array.shape),
+                "data": base64.b64encode(array.tobytes()).decode()}
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    raise TypeError(f"cannot record a {type(value).__name__}")
+
+
+def _array(value: Any) -> Any:
+    if isinstance(value, dict) and "__array__" in value:
+        data = base64.b64decode(value["data"])
+        return np.frombuffer(data, np.dtype(value["__array__"])).reshape(value["shape"]).copy()
+    return value
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, default=_plain, separators=(",", ":")) + "\n").encode()
+
+
+def evaluation_record(e: Evaluation) -> dict[str, Any]:
+    """An evaluation without its samples: the numbers, the histogram and the coverage thresholds."""
+    return {"step": e.step, "values": e.values, "histogram": e.histogram, "coverage": e.coverage,
+            "confidence": e.confidence}
+
+
+def evaluation_of(record: dict[str, Any]) -> Evaluation:
+    values = {name: math.nan for name in EVAL_MEASURES}  # a measure this version has and the writer had not
+    values.update({k: math.nan if v is None else float(v) for k, v in record["values"].items()})
+    histogram = _array(record.get("histogram"))
+    return Evaluation(step=int(record["step"]), values=values, coverage=record.get("coverage"),
+                      histogram=None if histogram is None else np.asarray(histogram),
+                      confidence=float(record.get("confidence", math.nan)))
+
+
+def frame_record(frame: Frame) -> dict[str, Any]:
+    return {"kind": type(frame).__name__, **{f.name: getattr(frame, f.name) for f in fields(frame)}}
+
+
+def frame_of(record: dict[str, Any]) -> Frame:
+    cls = FRAME_KINDS[record["kind"]]
+    return cls(**{f.name: _array(record[f.name]) for f in fields(cls)})
+
+
+def append_lines(fd: int, data: bytes) -> None:
+    """One `write` for whole lines (a loop only if the kernel took part of it)."""
+    while data:
+        data = data[os.write(fd, data):]
+
+
+# --- writing ----------------------------------------------------------------------------------------------
+class LogWriter:
+    """Appends evaluations and frames to a run directory. Thread-safe: the training thread records, the
+    caller opens and closes. What is recorded before `open` (a run publishes its first evaluation and
+    picture while it is built) waits, the latest of each, and is written by `open`. A file that cannot be
+    written (a full disk) stops there and is reported in `problems`: pictures are not worth a run."""
+
+    def __init__(self, out: Path, budget: int = FRAMES_BUDGET) -> None:
+        self.out = Path(out)
+        self.budget = budget
+        self._lock = threading.Lock()
+        self._fds: dict[str, int] = {}
+        self._pending: dict[str, Any] = {}
+        self._last = {EVALUATIONS: -1, FRAMES: -1}  # the step of the last record written
+        self.stride = 1  # frames kept: one in `stride`
+        self._offered = 0
+        self._frame_bytes = 0
+        self._stopped: set[str] = set()  # files that failed to write: not tried again
+        self.problems: list[str] = []  # why, one line each
+
+    def open(self, info: RunInfo, created: float, keep_step: int | None = None) -> None:
+        """Write info.json and start evaluations.jsonl and frames.jsonl afresh or, with `keep_step` (a
+        resumed run), keep their records up to that step."""
+        atomic.write_text(self.out / INFO, json.dumps({"format": FORMAT, "created": created,
+                                                       "info": _info_record(info)}) + "\n")
+        with self._lock:
+            for name in (EVALUATIONS, FRAMES):
+                kept = [] if keep_step is None else [(s, line) for s, line in _records(self.out / name)
+                                                    if s <= keep_step]
+                atomic.write_bytes(self.out / name, b"".join(line for _, line in kept))
+                self._last[name] = kept[-1][0] if kept else -1
+                self._fds[name] = os.open(self.out / name, os.O_WRONLY | os.O_APPEND)
+            self._frame_bytes = (self.out / FRAMES).stat().st_size
+            pending, self._pending = self._pending, {}
+        for name, (record, force) in pending.items():
+            self._append(name, record, force)
+
+    def evaluation(self, e: Evaluation) -> None:
+        self._append(EVALUATIONS, evaluation_record(e), True)
+
+    def frame(self, frame: Frame, force: bool = False) -> None:
+        """Record a picture; one in `stride` is kept unless `force` (the final one always is)."""
+        self._append(FRAMES, frame_record(frame), force)
+
+    def _append(self, name: str, record: dict[str, Any], force: bool) -> None:
+        with self._lock:
+            if name in self._stopped:
+                return
+            if name not in self._fds:
+                self._pending[name] = (record, force)
+                return
+            if record["step"] < self._last[name]:  # a reset run: its records would break the step order
+                return
+            if name == FRAMES:
+                self._offered += 1
+                if not force and self._offered % self.stride:
+                    return
+            data = _line(record)
+            try:
+                append_lines(self._fds[name], data)
+                self._last[name] = record["step"]
+                if name == FRAMES:
+                    self._frame_bytes += len(data)
+                    if self._frame_bytes > self.budget:
+                        self._thin()
+            except OSError as exc:  # a full disk: the run trains on, this file stops here (and is reported)
+                self.problems.append(f"{name}: {type(exc).__name__}: {exc}")
+                os.close(self._fds.pop(name))
+                self._stopped.add(name)
+
+    def _thin(self) -> None:
+        """Replace frames.jsonl by every other frame (the latest kept), and keep one in twice as many."""
+        lines = [line for _, line in _records(self.out / FRAMES)][::-1][::2][::-1]
+        os.close(self._fds[FRAMES])
+        atomic.write_bytes(self.out / FRAMES, b"".join(lines))
+        self._fds[FRAMES] = os.open(self.out / FRAMES, os.O_WRONLY | os.O_APPEND)
+        self._frame_bytes = sum(map(len, lines))
+        self.stride *= 2
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+
+
+def _info_record(info: RunInfo) -> dict[str, Any]:
+    return {f.name: getattr(info, f.name) for f in fields(info)}
+
+
+def _records(path: Path) -> list[tuple[int, bytes]]:
+    """(step, line) of every whole, readable record of a jsonl file (a torn last line is dropped)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
+    out = []
+    for line in data.splitlines(keepends=True):
+        try:
+            if line.endswith(b"\n"):
+                out.append((int(json.loads(line)["step"]), line))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+# --- where runs are -------------------------------------------------------------------------------------
+def resolve(logdir: Path, name: str) -> Path:
+    """The run directory `name` inside `logdir`; LogdirError for anything else (an absolute path, `..`, a
+    symbolic link that leads out, a folder that is not a run directory)."""
+    root = Path(logdir).resolve()
+    if not name or Path(name).is_absolute() or "\\" in name or "\x00" in name:
+        raise LogdirError(f"{name!r} is not the name of a run in the log directory")
+    path = (root / name).resolve()
+    if path == root or not path.is_relative_to(root):
+        raise LogdirError(f"{name!r} is outside the log directory: refused")
+    if not (path / METRICS).is_file() and not (path / CONFIG).is_file():
+        raise LogdirError(f"{name!r} is not a run directory in the log directory (no {METRICS})")
+    return path
+
+
+@dataclass(frozen=True)
+class Listing:
+    name: str  # relative to the log directory: what `?dir=` takes
+    status: str
+    step: int
+    modified: float  # when metrics.csv last grew (seconds since the epoch)
+
+
+def list_runs(logdir: Path) -> list[Listing]:
+    """The run directories directly under `logdir`, the most recently written first."""
+    root = Path(logdir)
+    if not root.is_dir():
+        return []
+    out = []
+    for path in root.iterdir():
+        try:
+            if path.is_dir() and (path / METRICS).is_file():
+                path = resolve(root, path.name)  # a symbolic link out of the log directory is not listed
+                modified = (path / METRICS).stat().st_mtime
+                out.append(Listing(path.name, _status(path, modified)[0], _last_step(path / METRICS), modified))
+        except (LogdirError, OSError):
+            continue
+    return sorted(out, key=lambda r: r.modified, reverse=True)
+
+
+def _status(path: Path, modified: float) -> tuple[str, str]:
+    """(status, reason): summary.json's, or running (the files still grow) or stopped (they stopped)."""
+    try:
+        summary = json.loads((path / SUMMARY).read_text())
+        status = str(summary.get("status", "stopped"))
+        return STATUSES.get(status, status), str(summary.get("reason") or "")
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, AttributeError):
+        return "stopped", f"{SUMMARY} cannot be read"
+    if time.time() - modified <= LIVE_SECONDS:
+        return "running", "another process is writing this run"
+    return "stopped", f"no {SUMMARY}: the writing process ended before the run did (killed?)"
+
+
+def _last_step(path: Path) -> int:
+    """The step of metrics.csv's last whole line, reading only its end."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - 4096))
+            lines = f.read().split(b"\n")[:-1]
+        return int(float(lines[-1].split(b",")[0])) if lines else 0
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+class _Tail:
+    """A file read from where the last read stopped, up to its last whole line. Starts over (reset) when
+    the file was replaced (another inode, or shorter than what was read)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self._inode: int | None = None
+        self.torn = False  # bytes after the last newline: a line still being written, or cut off
+
+    def read(self, limit: int | None = None) -> tuple[bytes, int, bool]:
+        """(whole lines, the offset they start at, whether the file was replaced since the last read)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return b"", self.offset, False
+        reset = self._inode is not None and (st.st_ino != self._inode or st.st_size < self.offset)
+        if reset:
+            self.offset = 0
+        self._inode = st.st_ino
+        if st.st_size == self.offset:
+            return b"", self.offset, reset
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read(limit if limit is not None else -1)
+        end = data.rfind(b"\n") + 1
+        self.torn = end < len(data) and self.offset + len(data) == st.st_size
+        start, self.offset = self.offset, self.offset + end
+        return data[:end], start, reset
+
+
+class RunReader:
+    """A run directory as Snapshots. `refresh()` reads what was appended since the last call; `snapshot()`
+    is the latest state, `at(step)` the picture, histogram and numbers as they were then (the curves keep
+    their history). Memory stays bounded however long the run: the rows go into a MetricsStore."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.problems: dict[str, list[str]] = {}  # file -> what was wrong with it, each said once
+        self._metrics = _Tail(self.path / METRICS)
+        self._evals_tail = _Tail(self.path / EVALUATIONS)
+        self._frames_tail = _Tail(self.path / FRAMES)
+        self._store: MetricsStore | None = None
+        self._header: list[str] | None = None
+        self._evaluations: list[Evaluation] = []
+        self._frames: list[tuple[int, int, int]] = []  # (step, offset, length) of each frame, decoded on demand
+        self._frame_cache: tuple[int, Frame] | None = None
+        self._events: list[Event] = []
+        self._events_stamp: tuple[float, int] | None = None
+        self._meta = self._read_meta()
+        self._version = 0
+        self._snapshot: Snapshot | None = None
+        self.refresh()
+
+    def _problem(self, name: str, text: str) -> None:
+        said = self.problems.setdefault(name, [])
+        if text not in said:
+            said.append(text)
+
+    def messages(self) -> list[str]:
+        """Every problem found so far, each naming its file."""
+        return [text for said in self.problems.values() for text in said]
+
+    # --- reading what is new ---------------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Read what was appended since the last call; True if anything changed."""
+        changed = self._read_metrics() | self._read_evaluations() | self._read_frames() | self._read_events()
+        status = self._status()
+        if changed or self._snapshot is None or status != (self._snapshot.status, self._snapshot.reason):
+            self._version += 1
+            self._snapshot = self._build(status)
+            return True
+        return False
+
+    def _read_meta(self) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        try:
+            config = json.loads((self.path / CONFIG).read_text())
+        except FileNotFoundError:
+            self._problem(CONFIG, f"{CONFIG} is missing: the settings are unknown")
+        except (OSError, ValueError) as exc:
+            self._problem(CONFIG, f"{CONFIG} cannot be read ({_first_line(exc)})")
+        meta: dict[str, Any] = {"config": config if isinstance(config, dict) else {}, "info": None, "created": 0.0}
+        try:
+            content = json.loads((self.path / INFO).read_text())
+            if content.get("format") != FORMAT:
+                raise ValueError(f"format {content.get('format')!r}, this version reads {FORMAT}")
+            raw = content["info"]
+            meta["info"] = RunInfo(**{**raw, **{k: tuple(raw[k]) for k in ("data_shape", "class_names",
+                                                                           "step_kinds")}})
+            meta["created"] = float(content.get("created", 0.0))
+        except FileNotFoundError:
+            self._problem(INFO, f"{INFO} is missing (written by an older gancore?): the charts cannot tell "
+                                "what kind of run this is and show every group")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            self._problem(INFO, f"{INFO} cannot be read ({_first_line(exc)}): the run's kind is unknown")
+        return meta
+
+    def _read_metrics(self) -> bool:
+        changed = False
+        while True:
+            data, start, reset = self._metrics.read(READ_CHUNK)
+            if reset:
+                self._store, self._header = None, None
+                changed = True
+            if not data:
+                break
+            if start == 0 or self._header is None:
+                first, _, data = data.partition(b"\n")
+                self._header = first.decode(errors="replace").strip().split(",")
+                self._store = MetricsStore(self._header)
+                self._store.created = self._meta["created"]
+            rows = self._parse(data)
+            if len(rows):
+                self._store.append(rows)
+                changed = True
+        self._check_torn(self._metrics, METRICS)
+        return changed
+
+    def _check_torn(self, tail: _Tail, name: str) -> None:
+        """An unfinished last line is one being written while the run runs; after, it was cut off."""
+        if tail.torn and self._status()[0] != "running":
+            self._problem(name, f"{name}: its last line is cut off (the writer was killed?); it is skipped")
+
+    def _parse(self, data: bytes) -> np.ndarray:
+        """Rows of whole lines; a line with another number of fields or a non-number is skipped, and said."""
+        n = len(self._header)
+        lines = data.split(b"\n")[:-1]
+        good = [line for line in lines if line.count(b",") == n - 1]
+        text = b"\n".join(good).replace(b",,", b",nan,").replace(b",,", b",nan,")
+        text = text.replace(b"\n,", b"\nnan,").replace(b",\n", b",nan\n")
+        text = (b"nan" if text.startswith(b",") else b"") + text + (b"nan" if text.endswith(b",") else b"")
+        try:
+            rows = np.loadtxt(io.BytesIO(text), delimiter=",", dtype=np.float32, ndmin=2) if good else \
+                np.empty((0, n), np.float32)
+        except ValueError as exc:
+            self._problem(METRICS, f"{METRICS}: a chunk of rows cannot be read ({_first_line(exc)})")
+            return np.empty((0, n), np.float32)
+        if len(good) < len(lines):
+            self._problem(METRICS, f"{METRICS}: {len(lines) - len(good)} malformed line(s) skipped")
+        return rows
+
+    def _jsonl(self, tail: _Tail, name: str) -> tuple[list[tuple[int, int, dict]], bool]:
+        """(offset, length, record) of each new whole line of a jsonl file; unreadable lines are said."""
+        data, start, reset = tail.read()
+        out, bad = [], 0
+        offset = start
+        for line in data.splitlines(keepends=True):
+            try:
+                record = json.loads(line)
+                int(record["step"])
+                out.append((offset, len(line), record))
+            except (ValueError, KeyError, TypeError):
+                bad += 1
+            offset += len(line)
+        if bad:
+            self._problem(name, f"{name}: {bad} unreadable line(s) skipped")
+        self._check_torn(tail, name)
+        return out, reset
+
+    def _read_evaluations(self) -> bool:
+        new, reset = self._jsonl(self._evals_tail, EVALUATIONS)
+        if reset:
+            self._evaluations = []
+        for _, _, record in new:
+            try:
+                e = evaluation_of(record)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                self._problem(EVALUATIONS, f"{EVALUATIONS}: a record of another format was skipped")
+                continue
+            if self._evaluations and self._evaluations[-1].step == e.step:  # the final one, again: it wins
+                self._evaluations[-1] = e
+            else:
+                self._evaluations.append(e)
+            if len(self._evaluations) > MAX_EVALS:  # as the live run keeps them: memory stays flat
+                self._evaluations = self._evaluations[::-1][::2][::-1]
+        return bool(new) or reset
+
+    def _read_frames(self) -> bool:
+        new, reset = self._jsonl(self._frames_tail, FRAMES)
+        if reset:
+            self._frames, self._frame_cache = [], None
+        for offset, length, record in new:
+            if record.get("kind") not in FRAME_KINDS:
+                self._problem(FRAMES, f"{FRAMES}: a picture of an unknown kind was skipped")
+                continue
+            self._frames.append((int(record["step"]), offset, length))
+            self._frame_cache = None
+        if new:  # the newest is drawn first: decode it from what was just read
+            offset, length, record = new[-1]
+            if record.get("kind") in FRAME_KINDS:
+                self._cache_frame(int(record["step"]), record)
+        return bool(new) or reset
+
+    def _read_events(self) -> bool:
+        """events.jsonl is replaced whole (at checkpoints and the end): read again when it changed."""
+        try:
+            st = os.stat(self.path / EVENTS)
+        except OSError:
+            return False
+        stamp = (st.st_mtime, st.st_size)
+        if stamp == self._events_stamp:
+            return False
+        self._events_stamp = stamp
+        events = []
+        for line in (self.path / EVENTS).read_bytes().splitlines():
+            try:
+                d = json.loads(line)
+                events.append(Event(int(d["step"]), str(d["what"]), d.get("old"), d.get("new"), d.get("note", "")))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                self._problem(EVENTS, f"{EVENTS}: an unreadable line was skipped")
+        self._events = events
+        return True
+
+    def _status(self) -> tuple[str, str]:
+        try:
+            modified = max(os.stat(self.path / name).st_mtime for name in (METRICS, EVALUATIONS, FRAMES)
+                           if (self.path / name).exists())
+        except ValueError:
+            modified = 0.0
+        return _status(self.path, modified)
+
+    # --- the snapshots ---------------------------------------------------------------------------------
+    def _build(self, status: tuple[str, str]) -> Snapshot:
+        base = self._store.snapshot() if self._store is not None else MetricsStore(["step"]).snapshot()
+        columns = base.columns
+        steps = columns.get("step")
+        step = int(steps[-1]) if steps is not None and len(steps) else 0
+        evaluations = Evaluations.of(self._evaluations) if self._evaluations else Evaluations()
+        snap = Snapshot(self._version, columns, list(self._events), status=status[0], reason=status[1],
+                        step=step, config=self._meta["config"], info=self._meta["info"],
+                        created=self._meta["created"], evaluation=self._evaluations[-1] if self._evaluations
+                        else None, evaluations=evaluations, frame=self._frame_at(None))
+        return replace(snap, diagnoses=diagnose_snapshot(snap, snap.config.get("clip")))
+
+    def snapshot(self) -> Snapshot:
+        """The latest state read (call `refresh` to read more)."""
+        return self._snapshot
+
+    def steps(self) -> list[int]:
+        """The steps a scrubber stops at: those of the recorded pictures and evaluations."""
+        return sorted({s for s, _, _ in self._frames} | {e.step for e in self._evaluations})
+
+    def at(self, step: int) -> Snapshot:
+        """The latest snapshot as it was at `step`: its picture, evaluation and step (the curves whole)."""
+        snap = self.snapshot()
+        i = bisect.bisect_right([e.step for e in self._evaluations], step)
+        return replace(snap, step=step, evaluation=self._evaluations[i - 1] if i else None,
+                       frame=self._frame_at(step))
+
+    def _frame_at(self, step: int | None) -> Frame | None:
+        """The last picture at or before `step` (None: the newest), read from frames.jsonl on demand."""
+        if not self._frames:
+            return None
+        i = len(self._frames) if step is None else bisect.bisect_right([s for s, _, _ in self._frames], step)
+        if i == 0:
+            return None
+        frame_step, offset, length = self._frames[i - 1]
+        if self._frame_cache is not None and self._frame_cache[0] == frame_step:
+            return self._frame_cache[1]
+        try:
+            with open(self.path / FRAMES, "rb") as f:
+                f.seek(offset)
+                record = json.loads(f.read(length))
+            return self._cache_frame(frame_step, record)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self._problem(FRAMES, f"{FRAMES}: the picture of step {frame_step} cannot be read ({_first_line(exc)})")
+            return None
+
+    def _cache_frame(self, step: int, record: dict) -> Frame | None:
+        try:
+            frame = frame_of(record)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._problem(FRAMES, f"{FRAMES}: a picture of another format was skipped ({_first_line(exc)})")
+            return None
+        self._frame_cache = (step, frame)
+        return frame
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
