@@ -16,11 +16,14 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts dashboard
 
 import streamlit as st  # noqa: E402
 
-from dashboard import controls, live, session, theory_page, views  # noqa: E402
+from dashboard import controls, live, recorded, session, theory_page, views  # noqa: E402
 
 st.set_page_config(page_title="gancore · watch GANs train", page_icon="🎛️", layout="wide",
                    initial_sidebar_state="expanded")
 
+if "dir" in st.query_params:  # a recorded run (recorded.py): read-only, so no run is made for this page
+    recorded.page(st.query_params["dir"])
+    st.stop()
 binding = session.attach()
 if binding is None:  # every training slot is busy, or a class waits for its instructor: the theory needs none
     theory_page.draw()
@@ -29,6 +32,7 @@ entry = binding.entry
 st.session_state.setdefault("presenter", session.presenter_default(binding))  # before the URL is rewritten
 
 controls.sidebar(binding)
+recorded.sidebar_list()
 session.sync_url(binding)
 
 head, present, toggle = st.columns([3, 1, 1], vertical_alignment="center")

@@ -29,7 +29,8 @@ def _info():
 
 
 def _evaluation(step: int) -> Evaluation:
-    return Evaluation(step=step, values={"w1_exact": step / 10, "modes_total": 3.0, "swd": math.nan},
+    return Evaluation(step=step, values={"w1_exact": step / 10, "fd_features": step * 10.0, "modes_total": 3.0,
+                                        "swd": math.nan},
                       histogram=np.array([step, 1, 2]), coverage={"threshold": 0.5})
 
 
@@ -38,7 +39,7 @@ def _frame(step: int) -> ImageFrame:
     return ImageFrame(step=step, labels=None, images=images, rows=None)
 
 
-def _synthetic(path: Path, steps: int = 5, budget: int = 10**9) -> LogWriter:
+def synthetic(path: Path, steps: int = 5, budget: int = 10**9) -> LogWriter:
     """A run directory written without training: rows 1..steps, an evaluation and a frame per step."""
     path.mkdir()
     (path / "config.json").write_text('{"clip": null}\n')
@@ -88,7 +89,7 @@ def test_round_trip_of_a_real_run(tmp_path, small):
 
 
 def test_scrubbing_shows_the_picture_and_numbers_of_step_k(tmp_path):
-    _synthetic(tmp_path / "run").close()
+    synthetic(tmp_path / "run").close()
     reader = RunReader(tmp_path / "run")
     assert reader.steps() == [1, 2, 3, 4, 5]
     snap = reader.snapshot()
@@ -107,7 +108,7 @@ def test_scrubbing_shows_the_picture_and_numbers_of_step_k(tmp_path):
 
 def test_truncated_last_lines_and_corrupt_lines_are_skipped_and_named(tmp_path):
     path = tmp_path / "run"
-    _synthetic(path).close()
+    synthetic(path).close()
     (path / "summary.json").write_text('{"status": "stopped"}')
     with open(path / METRICS, "a") as f:
         f.write("6,0.6,0.1\nnot,a,row,at all\n7,0.")  # a malformed line, then a line cut off mid-write
@@ -128,7 +129,7 @@ def test_truncated_last_lines_and_corrupt_lines_are_skipped_and_named(tmp_path):
 
 def test_a_missing_or_foreign_info_file_is_said_and_the_rest_reads(tmp_path):
     path = tmp_path / "run"
-    _synthetic(path).close()
+    synthetic(path).close()
     (path / "info.json").write_text('{"format": 99, "info": {}}')
     reader = RunReader(path)
     assert "info.json" in reader.messages()[0] and "format 99" in reader.messages()[0]
@@ -139,7 +140,7 @@ def test_following_reads_only_what_was_appended(tmp_path):
     """Rows already read are not read again: overwriting them in place (same size, same file) changes
     nothing, while appended rows, evaluations and frames arrive."""
     path = tmp_path / "run"
-    log = _synthetic(path, steps=3)
+    log = synthetic(path, steps=3)
     reader = RunReader(path)
     first = reader.snapshot()
     assert first.step == 3 and not reader.refresh()  # nothing new: no new version
@@ -160,7 +161,7 @@ def test_following_reads_only_what_was_appended(tmp_path):
 def test_frames_stay_within_their_budget_and_a_follower_starts_over(tmp_path):
     one = len(_line(frame_record(_frame(0))))
     path = tmp_path / "run"
-    log = _synthetic(path, steps=1, budget=10 * one)
+    log = synthetic(path, steps=1, budget=10 * one)
     reader = RunReader(path)
     reader.snapshot()
     for s in range(2, 200):
@@ -177,8 +178,8 @@ def test_frames_stay_within_their_budget_and_a_follower_starts_over(tmp_path):
 
 def test_resolve_refuses_everything_outside_the_log_directory(tmp_path):
     logdir = tmp_path / "logs"
-    _synthetic(logdir.mkdir() or logdir / "a").close()
-    _synthetic(tmp_path / "secret").close()
+    synthetic(logdir.mkdir() or logdir / "a").close()
+    synthetic(tmp_path / "secret").close()
     (logdir / "out").symlink_to(tmp_path / "secret")
     assert resolve(logdir, "a") == (logdir / "a").resolve()
     for name in ("", "..", "../secret", "a/../../secret", str(tmp_path / "secret"), "out", "a/../out", ".",
@@ -188,8 +189,8 @@ def test_resolve_refuses_everything_outside_the_log_directory(tmp_path):
 
 
 def test_listing_is_newest_first_with_status_and_step(tmp_path):
-    _synthetic(tmp_path / "old", steps=2).close()
-    _synthetic(tmp_path / "new", steps=4).close()
+    synthetic(tmp_path / "old", steps=2).close()
+    synthetic(tmp_path / "new", steps=4).close()
     (tmp_path / "old" / "summary.json").write_text('{"status": "completed"}')
     os.utime(tmp_path / "old" / METRICS, (1e9, 1e9))
     (tmp_path / "not-a-run").mkdir()

@@ -1,0 +1,201 @@
+"""Recorded runs: the run directories of a log directory, listed in the sidebar and opened read-only.
+
+`GANCORE_LOGDIR` names the log directory (default: `runs/` in the working directory, if it exists);
+`?dir=NAME` opens the run directory NAME inside it, and nothing else: the name goes through
+gancore.logdir.resolve, which refuses anything that leads outside. A recorded page has no training thread
+and no controls. A run another process is still writing is followed at the live refresh, reading only what
+was appended; a time scrubber shows the picture, histogram and numbers as they were at step k, with a
+cursor on the curves, and "Play" replays. The figures are charts.py's, drawn from the same typed Snapshot
+a live run gives (the reader's, here), through the same shared figure cache.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from gancore.logdir import LogdirError, RunReader, list_runs, resolve
+from gancore.metrics import Snapshot
+from gancore.records import ImageFrame
+
+from . import charts, status
+from .controls import interval
+from .live import SHOW, cached, chart
+
+LOGDIR_ENV = "GANCORE_LOGDIR"
+DEFAULT_LOGDIR = "runs"  # in the working directory, used when it exists and GANCORE_LOGDIR is not set
+READERS_KEPT = 8  # open run directories shared by every session (the least recently used is closed)
+SPEEDS = (1, 2, 5, 10)  # recorded steps (pictures or evaluations) "Play" moves by per refresh
+
+
+def logdir() -> Path | None:
+    """The log directory this server serves, or None when there is none."""
+    named = os.environ.get(LOGDIR_ENV, "")
+    path = Path(named or DEFAULT_LOGDIR)
+    return path if path.is_dir() else None
+
+
+class Readers:
+    """One RunReader per open run directory for every session, refreshed at most once per `every` seconds
+    whoever asks; a lock keeps one session's read from racing another's."""
+
+    def __init__(self, limit: int = READERS_KEPT) -> None:
+        self._lock = threading.Lock()
+        self._readers: OrderedDict[Path, tuple[RunReader, float]] = OrderedDict()
+        self.limit = limit
+
+    def view(self, path: Path, step: int | None, every: float) -> tuple[Snapshot, Snapshot, list[int], list[str]]:
+        """(latest snapshot, snapshot at `step` (None: the latest), the scrubber's steps, problems)."""
+        with self._lock:
+            reader, read_at = self._readers.pop(path, (None, 0.0))
+            if reader is None:
+                reader, read_at = RunReader(path), time.monotonic()
+            elif time.monotonic() - read_at >= every:
+                reader.refresh()
+                read_at = time.monotonic()
+            self._readers[path] = (reader, read_at)
+            while len(self._readers) > self.limit:
+                self._readers.popitem(last=False)
+            latest = reader.snapshot()
+            return latest, latest if step is None else reader.at(step), reader.steps(), reader.messages()
+
+
+READERS = Readers()
+
+
+# --- the sidebar ------------------------------------------------------------------------------------------
+def sidebar_list(current: str | None = None) -> None:
+    """"Recorded runs": each run directory of the log directory, newest first, with its status and step."""
+    root = logdir()
+    if root is None:
+        return
+    runs = list_runs(root)
+    with st.sidebar.expander(f"Recorded runs ({len(runs)})", expanded=current is not None):
+        if not runs:
+            st.caption(f"No run directories in {LOGDIR_ENV} yet.")
+        for run in runs:
+            st.button(f"{run.name} · {run.status} · step {run.step}", key=f"recorded-{run.name}",
+                      disabled=run.name == current, on_click=_open, args=(run.name,), width="stretch")
+
+
+def _open(name: str) -> None:
+    st.query_params.from_dict({"dir": name})
+
+
+def _leave() -> None:
+    st.query_params.clear()
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+def page(name: str) -> None:
+    """A recorded run, read-only; a name that is not a run inside the log directory is refused."""
+    root = logdir()
+    with st.sidebar:
+        st.button("New live run", on_click=_leave, width="stretch")
+        st.toggle("Play", key="play", help="Replay the recorded pictures and evaluations from the scrubber on.")
+        st.select_slider("Speed (recorded steps per refresh)", SPEEDS, key="speed")
+    sidebar_list(name)
+    if root is None:
+        st.error(f"This server has no log directory: start it with {LOGDIR_ENV}=DIR.")
+        return
+    try:
+        path = resolve(root, name)
+    except LogdirError as exc:
+        st.error(f"**This recorded run cannot be opened:** {exc}")
+        return
+    st.markdown(f"#### gancore · recorded run `{name}` · read-only")
+    latest, _, _, _ = READERS.view(path, None, 0.0)
+    st.session_state["_recorded_status"] = latest.status
+    every = interval()
+    ticking = every if latest.status == "running" or st.session_state.get("play") else None
+    st.fragment(run_every=ticking)(_view)(str(path), every or 1.0)
+
+
+def _view(path_text: str, every: float) -> None:
+    path = Path(path_text)
+    latest, _, steps, problems = READERS.view(path, None, every)
+    step = _scrubbed(steps)
+    _, snap, _, _ = READERS.view(path, step, float("inf"))  # no second read in one tick
+    _strip(snap, latest)
+    for text in problems:
+        st.warning(text)
+    left, right = st.columns([1, 2], gap="medium")
+    key = (path_text, latest.version, step)
+    with left:
+        _picture(snap, key)
+    with right:
+        _curves(latest, key, step)
+    if latest.status != st.session_state.get("_recorded_status"):
+        st.rerun()  # the writer finished: the page stops ticking
+
+
+def _scrubbed(steps: list[int]) -> int | None:
+    """The scrubber's step: follows the newest while it sits on it; "Play" moves it on. None: the latest."""
+    if len(steps) < 2:
+        return None
+    ss = st.session_state
+    newest = steps[-1]
+    at = ss.get("scrub")
+    if at not in steps or at == ss.get("_scrub_newest"):
+        at = newest
+    if ss.get("play") and at != newest:
+        at = steps[min(steps.index(at) + int(ss.get("speed", SPEEDS[0])), len(steps) - 1)]
+    ss["scrub"], ss["_scrub_newest"] = at, newest
+    at = st.select_slider("Step", steps, key="scrub", help="Drag to see the picture, the histogram and the "
+                          "numbers as they were at that step; the curves keep their history.")
+    return None if at == newest else at
+
+
+def _strip(snap: Snapshot, latest: Snapshot) -> None:
+    numbers = status.headline(snap)
+    cols = st.columns([1.3, 1, 1, 1.2, 1])
+    cols[0].metric("Status", latest.status)
+    with cols[1].container(key="step-counter"):
+        st.metric("Step", numbers["step"])
+    cols[2].metric(numbers["distance_label"], numbers["distance"])
+    cols[3].metric(numbers["coverage_label"], numbers["coverage"])
+    cols[4].metric("High quality", numbers["quality"])
+    if latest.reason:
+        st.caption(f"{latest.status}: {latest.reason}")
+    for banner in status.diagnosis_banners(latest.diagnoses):
+        SHOW[banner.level](banner.text)
+
+
+def _picture(snap: Snapshot, key: tuple) -> None:
+    frame = snap.frame
+    if frame is None:
+        st.info("No picture was recorded up to this step.")
+    elif isinstance(frame, ImageFrame):
+        picture = cached("recorded-image", (*key, frame.step), lambda: charts.image_grid(frame), keep=frame)
+        st.image(picture, caption=f"Samples at step {frame.step}", width="stretch")
+    else:
+        fig = cached("recorded-samples", (*key, frame.step), lambda: charts.samples(frame), keep=frame)
+        chart(fig, "chart-samples")
+    hist = cached("recorded-histogram", key, lambda: charts.class_histogram(snap))
+    chart(hist, "chart-histogram")
+
+
+def _curves(latest: Snapshot, key: tuple, step: int | None) -> None:
+    figures = cached("recorded-time", key, lambda: {name: _cursor(fig, step) for name, fig
+                                                    in charts.time_charts(latest).items()})
+    names = list(figures)
+    for row in range(0, len(names), 2):
+        for col, name in zip(st.columns(2), names[row: row + 2]):
+            with col:
+                chart(figures[name], f"chart-{name}")
+
+
+def _cursor(fig: Any, step: int | None) -> Any:
+    """A copy of `fig` with a vertical line at the scrubbed step (shared figures are never mutated)."""
+    if step is None:
+        return fig
+    fig = go.Figure(fig)
+    fig.add_vline(x=step, line=dict(color="#444", width=1, dash="dot"))
+    return fig
