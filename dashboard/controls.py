@@ -169,14 +169,22 @@ def _on_field(name: str) -> None:
     _validate_pending(current, pending, errors)
 
 
-def _validate_pending(config: Config, pending: dict[str, Any], errors: dict[str, str]) -> Config | None:
+def _validate_pending(config: Config, pending: dict[str, Any], errors: dict[str, str]) -> Config | ConfigError:
+    """The new run's settings, or the refusal (also filed under its field, shown below its widget)."""
     for key in [k for k in errors if k in pending or k not in LIVE_FIELDS]:
         errors.pop(key)
     try:
         return config.replace(**pending)
     except ConfigError as exc:
         errors[exc.field] = exc.message
-        return None
+        return exc
+
+
+def refusal(exc: ConfigError) -> str:
+    """Why Reset did nothing, next to the button: the field's widget may sit in a collapsed section."""
+    where = next((title for title, names, _ in SECTIONS if exc.field in names), None)
+    field = LABELS.get(exc.field, exc.field)
+    return f"Reset refused: {field}{f' (in {where})' if where else ''}: {exc.message}"
 
 
 def _on_preset() -> None:
@@ -219,7 +227,8 @@ def _command(what: str) -> None:
                 run.step(*preset.action)
         elif what == "reset":
             config = _validate_pending(entry.run.config, pending, errors)
-            if config is None:
+            if isinstance(config, ConfigError):
+                errors["_command"] = refusal(config)
                 return
             run.reset(server_side(config))
             pending.clear()

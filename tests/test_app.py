@@ -197,6 +197,16 @@ def test_incompatible_pending_settings_are_refused_by_reset(app: AppTest) -> Non
     assert any("no labels" in e for e in sidebar_errors(app))
 
 
+def test_reset_says_why_it_refuses_a_value_in_a_collapsed_section(app: AppTest) -> None:
+    open_page(app)
+    run = the_run(app)
+    app.number_input(key="width").set_value(1).run()  # in "Model", collapsed by default
+    assert not any(title == "Model" and expanded for title, _, expanded in controls.SECTIONS)
+    app.button(key="reset").click().run()
+    assert run.config.width == 128  # nothing applied
+    assert "Reset refused: Width (in Model): 1 is below the minimum 4" in sidebar_errors(app)
+
+
 def test_step_buttons_of_each_granularity(app: AppTest) -> None:
     open_page(app)
     app.selectbox(key="step_kind").set_value("d").run()
