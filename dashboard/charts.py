@@ -153,9 +153,7 @@ class Chart:
         autorange also makes room for the events' labels, which stretched the axis far past the data."""
         if "range" in self.layout["xaxis"]:
             return
-        xs = [np.asarray(t["x"], np.float64) for t in self.data if t.get("x") is not None and len(t["x"])]
-        xs = np.concatenate(xs) if xs else np.empty(0)
-        xs = xs[np.isfinite(xs)]
+        xs = _finite(t["x"] for t in self.data if t.get("x") is not None)
         if not xs.size:
             return
         first, last = float(xs.min()), max(float(xs.max()), last_event if last_event is not None else -math.inf)
@@ -163,16 +161,18 @@ class Chart:
             self.layout["xaxis"]["range"] = [first, last]
 
     def robust_y(self) -> None:
-        """A linear y axis over the ROBUST_PERCENTILES of the drawn values once a few far outliers would
+        """A linear y axis over the ROBUST_PERCENTILES of the per-step lines once a few far outliers would
         flatten everything else into a line; the values off the scale become triangles at its edge, and a
-        note says how many there are and how far they went."""
+        note says how many there are and how far they went. Evaluation lines (a few marked points: exact W1)
+        are always drawn whole: the range grows to hold them."""
         axis = self.layout["yaxis"]
         if axis.get("type") == "log" or "range" in axis:
             return
-        drawn = [t for t in self.data if t["type"] == "scatter" and t.get("yaxis", "y") == "y"
+        shown = [t for t in self.data if t["type"] == "scatter" and t.get("yaxis", "y") == "y"
                  and t.get("visible", True) is True]
-        ys = np.concatenate([np.asarray(t["y"], np.float64) for t in drawn]) if drawn else np.empty(0)
-        ys = ys[np.isfinite(ys)]
+        drawn = [t for t in shown if t.get("mode") == "lines"]
+        marked = [t for t in shown if t.get("mode") != "lines"]  # evaluation numbers
+        ys, marked = (_finite(t["y"] for t in group) for group in (drawn, marked))
         if ys.size < 10:
             return
         low, high = np.percentile(ys, ROBUST_PERCENTILES)
@@ -180,6 +180,9 @@ class Chart:
         if ys.min() >= low - OUTLIER_SPANS * span and ys.max() <= high + OUTLIER_SPANS * span:
             return
         bottom, top = float(low - ROBUST_PAD * span), float(high + ROBUST_PAD * span)
+        if marked.size:
+            bottom, top = min(bottom, float(marked.min()) - ROBUST_PAD * span), \
+                max(top, float(marked.max()) + ROBUST_PAD * span)
         axis["range"] = [bottom, top]
         for t in drawn:
             x, y = np.asarray(t["x"], np.float32), np.asarray(t["y"], np.float32)
@@ -189,7 +192,7 @@ class Chart:
                              name=f"{t['name']} off-scale", showlegend=False, cliponaxis=False,
                              marker=dict(symbol=symbol, size=10, color=t["line"]["color"]),
                              customdata=y[off], hovertemplate="%{customdata:.3g}")
-        out = ys[(ys > top) | (ys < bottom)]
+        out = ys[(ys > top) | (ys < bottom)]  # per-step values only: evaluations are all in range
         far = float(out[np.argmax(np.abs(out))])
         self.annotations.append(dict(
             text=f"{out.size} point{'s' * (out.size != 1)} off-scale (to {far:.3g}) ▲▼", x=1.0, y=0.0,
@@ -235,6 +238,13 @@ class Chart:
 
 
 VALIDATE = False  # tests turn Plotly's validation on, so a misspelt property fails there
+
+
+def _finite(arrays: Iterable[Any]) -> np.ndarray:
+    """The finite values of several arrays, as one float64 array."""
+    values = [np.asarray(a, np.float64).ravel() for a in arrays]
+    values = np.concatenate(values) if values else np.empty(0)
+    return values[np.isfinite(values)]
 
 
 def _column_line(chart: Chart, snapshot: Snapshot, column: str, name: str, colour: str, *, width: float = 2.5,
@@ -538,7 +548,8 @@ def samples_1d(frame: LineFrame, height: int = 420) -> go.Figure:
     probability = frame.d_prob
     if probability is not None:
         chart.line(grid, np.asarray(probability, np.float32), "D(x)", COLORS["d"], width=3, yaxis="y2")
-        right: dict[str, Any] = dict(range=[-0.02, 1.02], title=dict(text="D(x)"))
+        right: dict[str, Any] = dict(range=[-0.02, 1.02], title=dict(text="D(x)"), tickmode="array",
+                                     tickvals=[0, 0.25, 0.5, 0.75, 1])  # else ticks follow the left grid
         chart.line(grid, np.asarray(frame.d_optimal, np.float32), "optimal D", COLORS["optimal"], width=2,
                    dash="dash", yaxis="y2")
     else:

@@ -102,15 +102,16 @@ def _status_strip(token: str) -> None:
     cols[4].metric(numbers["hit_label"], numbers["hit"])  # both numbers of the coverage chart: a banner
     cols[5].metric(numbers["coverage_label"], numbers["coverage"])  # names one, the chart draws both
     cols[6].metric("High quality", numbers["quality"])
+    brief = bool(st.session_state.get("presenter"))  # a projector: the charts stay above the fold
     banner = status.run_banner(snap)
-    if banner is not None:
+    if banner is not None and not (brief and banner.level == "info"):  # "paused" is in the strip already
         SHOW[banner.level](banner.text)
     if snap.message:
         st.warning(f"A setting was not applied: {snap.message}")
     if run_status == "error" and snap.traceback:
         with st.expander("Details"):
             st.code(snap.traceback)
-    for b in status.diagnosis_banners(snap.diagnoses, snap.info):
+    for b in status.diagnosis_banners(snap.diagnoses, snap.info, brief=brief):
         SHOW[b.level](b.text)
     preset = PRESETS.get(entry.meta.get("preset", ""))
     if preset is not None and preset.matches(entry.run.config) and preset.shows(snap):
@@ -155,9 +156,10 @@ def _time_charts(token: str) -> None:
 
 
 # --- the presenter view: what a projector shows -------------------------------------------------------------
-PRESENTER_HEIGHT = 560  # one row of 3-4 charts under the status strip fills a 1600x1000 projector
+PRESENTER_HEIGHT = 520  # one row of 3-4 charts under the status strip and two banners fills 1600x1000
 PRESENTER_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
+[data-testid="stMainBlockContainer"] {padding-top: 1.5rem;}
 html, body, [data-testid="stMetricValue"] {font-size: 1.25rem;}
 </style>"""
 

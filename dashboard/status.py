@@ -109,17 +109,18 @@ def run_banner(snapshot: Snapshot) -> Banner | None:
     return Banner(LEVELS.get(status, "info"), texts.get(status, f"{status}: {reason}"))
 
 
-def diagnosis_banners(diagnoses: Iterable[Diagnosis], info: RunInfo | None = None) -> list[Banner]:
-    """The engine's detectors as banners: title in bold, one-line explanation, a suggestion; in the run's
-    word for a mode (a digit is a class)."""
+def diagnosis_banners(diagnoses: Iterable[Diagnosis], info: RunInfo | None = None, *,
+                      brief: bool = False) -> list[Banner]:
+    """The engine's detectors as banners: title in bold, one-line explanation, a suggestion (`brief`: the
+    title alone, for a projector); in the run's word for a mode (a digit is a class)."""
     banners = []
     for d in diagnoses:
         level = "error" if d.severity == "error" else "warning"
         title, explanation, suggestion = (in_units(t, info) for t in (d.title, d.explanation, d.suggestion))
         text = f"**{title}**"
-        if explanation:
+        if explanation and not brief:
             text += f" — {explanation}"
-        if suggestion:
+        if suggestion and not brief:
             text += f"  \n**Try:** {suggestion}"
         banners.append(Banner(level, text))
     return banners

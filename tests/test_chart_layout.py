@@ -36,6 +36,17 @@ def test_a_few_huge_outliers_do_not_flatten_the_loss_chart() -> None:
     assert any("3 points off-scale (to 3e+03)" in a.text for a in fig.layout.annotations)
 
 
+def test_evaluation_points_stay_on_the_scale_that_clips_a_spike() -> None:
+    evals = make_evals(6)  # exact W1 from 2.0 down to 0.5: above the [0, 1) bulk of the critic's estimate
+    snap = make_snapshot(600, evals=evals)
+    snap.columns["w_estimate"][300] = 500.0
+    fig = charts.critic(snap)
+    bottom, top = fig.layout.yaxis.range
+    assert 2.0 < top < 2.3 and bottom < 0  # W1's 2.0 and the bulk padded by 10% of its ~1.0 span
+    assert list(traces(fig, "D logit gap off-scale")[0].x) == [301]
+    assert not traces(fig, "exact W1 off-scale")
+
+
 def test_a_curve_without_outliers_keeps_plotly_autorange() -> None:
     fig = charts.losses(spiked(value=1.5))  # 1.5 lies within two spans of the [0, 1) bulk: nothing is hidden
     assert fig.layout.yaxis.range is None and not traces(fig, "D loss off-scale")

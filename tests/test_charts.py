@@ -508,6 +508,8 @@ def test_banners_and_headline_speak_of_classes_on_digits() -> None:
     assert banner.text == ("**Mode collapse: 2 of 10 classes covered for the last 500 steps** — G maps its noise "
                            "onto one class instead of every class of the data.  \n**Try:** punish the missing classes")
     assert "2 of 10 modes covered" in status.diagnosis_banners([d], run_info())[0].text  # a mixture keeps modes
+    assert status.diagnosis_banners([d], digits, brief=True)[0].text == (  # the projector's one line
+        "**Mode collapse: 2 of 10 classes covered for the last 500 steps**")
     image = make_snapshot(10, evaluation={"modes_total": 10, "modes_covered": 9, "modes_covered_strict": 4},
                           dataset="digits")
     numbers = status.headline(image)
