@@ -1,10 +1,9 @@
-"""The Live tab: a status strip, the sample picture and the time charts, each in its own fragment.
+"""The Live tab: a status strip, the sample picture and the time charts, in one fragment.
 
-Fragments rerun on a browser timer (`run_every`) without rerunning the page. Each reads the run's
+The fragment reruns on a browser timer (`run_every`) without rerunning the page. It reads the run's
 snapshot and its figures from the process-wide cache (shared.py): built once per run, chart and version
-for every session watching, so an idle run costs almost nothing per tick and a class costs little more
-than one viewer. Pictures refresh on
-their own, slower timer for image grids. "Pause live view" stops the timers, so a chart can be zoomed.
+for every session watching, so a class costs little more than one viewer. "Pause live view" stops the
+timer, so a chart can be zoomed.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from .runs import Entry, registry
 from .shared import SHARED
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
-IMAGE_REFRESH = 2.0  # image grids: at least this many seconds (and twice the curves') between redraws
 SHOW = {"info": st.info, "success": st.success, "warning": st.warning, "error": st.error}
 
 
@@ -42,25 +40,28 @@ def chart(fig: Any, key: str) -> None:
 
 
 def live_tab(entry: Entry) -> None:
-    """Status strip on top; the picture left; the time charts right.
+    """Status strip on top; the picture left; the time charts right: one fragment on one timer.
 
-    Only the status strip ticks while the run is not training (an idle page costs next to nothing);
-    when it sees the status or the settings change (Start pressed or a learning rate moved in another
-    tab, a run finishing) it reruns the page: the timers are re-planned and the sidebar follows."""
-    every = interval()
+    One fragment, not one per part: a fragment that reruns the app (below) while sibling fragments
+    have ticks in flight left browsers with deltas for blocks they no longer had ("Cannot set a node at
+    a delta path": a blank page in front of a class). When the strip sees the status or the settings
+    change (Start pressed or a learning rate moved in another tab, a run finishing) it reruns the page
+    before drawing anything, so the sidebar follows."""
+    st.session_state["_drawn"] = _drawn(entry, snapshot(entry).status)
+    st.fragment(run_every=interval())(_live)(entry.token)
+
+
+def _live(token: str) -> None:
+    entry = _entry(token)
+    if entry is None:
+        return
     snap = snapshot(entry)
-    image = snap.info is not None and snap.info.is_image
-    status_now = snap.status
-    st.session_state["_drawn"] = _drawn(entry, status_now)
-    arriving = snap.frame is None or snap.evaluation is None  # the pre-Start picture is on its way: tick
-    busy = every if status_now == "running" or arriving else None
-    st.fragment(run_every=every)(_status_strip)(entry.token)
+    _status_strip(entry, snap)
     left, right = st.columns([1, 2], gap="medium")
     with left:
-        slow = None if busy is None else max(2 * busy, IMAGE_REFRESH) if image else max(busy, 1.0)
-        st.fragment(run_every=slow)(_samples)(entry.token)
+        _samples(token, snap)
     with right:
-        st.fragment(run_every=busy)(_time_charts)(entry.token)
+        _time_charts(token, snap)
 
 
 def _drawn(entry: Entry, run_status: str) -> tuple:
@@ -75,21 +76,15 @@ def _entry(token: str) -> Entry | None:
     return entry
 
 
-def _status_strip(token: str) -> None:
-    entry = _entry(token)
-    if entry is None:
-        return
-    snap = snapshot(entry)
+def _status_strip(entry: Entry, snap: Snapshot) -> None:
+    token = entry.token
     run_status = snap.status
     session.sync_url(st.session_state["_binding"])  # live changes reach the engine after the page ran
     follows_other = st.session_state.get("_follows") and registry().featured not in (None, token)
     if follows_other or _drawn(entry, run_status) != st.session_state.get("_drawn"):
-        # Started, finished, or settings changed (maybe in another tab): redraw the page, before this
-        # fragment writes anything: a fragment rerunning the app halfway through its elements left the
-        # browser with deltas for blocks it no longer had ("Cannot set a node at a delta path", a blank page).
-        st.rerun()
+        st.rerun()  # started, finished, or settings changed: redraw the page, before drawing anything
     numbers = status.headline(snap)
-    cols = st.columns([1.1, 1, 1, 1.4, 1, 1.2, 1])
+    cols = st.columns([1, 0.9, 0.9, 1.4, 0.9, 1.4, 0.9])  # the long labels ("Classes with a fair share") fit
     cols[0].metric("Status", run_status)
     with cols[1].container(key="step-counter"):
         st.metric("Step", numbers["step"])
@@ -118,11 +113,7 @@ def _status_strip(token: str) -> None:
         st.success(f"**The preset's phenomenon is showing:** {preset.criterion}.")
 
 
-def _samples(token: str) -> None:
-    entry = _entry(token)
-    if entry is None:
-        return
-    snap = snapshot(entry)
+def _samples(token: str, snap: Snapshot) -> None:
     frame = snap.frame
     if isinstance(frame, ImageFrame):
         picture = cached("image", (token, id(frame)), lambda: charts.image_grid(frame), keep=frame)
@@ -140,11 +131,7 @@ def _samples(token: str) -> None:
     chart(hist, "chart-histogram")
 
 
-def _time_charts(token: str) -> None:
-    entry = _entry(token)
-    if entry is None:
-        return
-    snap = snapshot(entry)
+def _time_charts(token: str, snap: Snapshot) -> None:
     per_layer = bool(st.session_state.get("per_layer"))
     figures = cached("time", (token, snap.version, per_layer), lambda: charts.time_charts(snap, per_layer))
     names = list(figures)
@@ -167,11 +154,9 @@ html, body, [data-testid="stMetricValue"] {font-size: 1.25rem;}
 def presenter(entry: Entry) -> None:
     """The status strip and banners, then the charts the preset names, large, for the back row."""
     st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
-    every = interval()
     snap = snapshot(entry)
-    st.session_state["_drawn"] = _drawn(entry, snap.status)
-    st.fragment(run_every=every)(_status_strip)(entry.token)
-    st.fragment(run_every=every if snap.status == "running" else None)(_presented)(entry.token)
+    st.session_state["_drawn"] = _drawn(entry, snapshot(entry).status)
+    st.fragment(run_every=interval())(_presented)(entry.token)
 
 
 def presented_charts(entry: Entry) -> tuple[str, ...]:
@@ -185,6 +170,7 @@ def _presented(token: str) -> None:
     if entry is None:
         return
     snap = snapshot(entry)
+    _status_strip(entry, snap)
     keys = presented_charts(entry)
     for col, key in zip(st.columns(len(keys), gap="small"), keys):  # one row: all of it above the fold
         with col:
