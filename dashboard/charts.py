@@ -31,6 +31,7 @@ LABEL_CHAR_PX = 7.5  # width of one character of a 13 px label, a little generou
 ROBUST_PERCENTILES = (1.0, 99.0)  # a linear y-axis spans these percentiles of what is drawn ...
 OUTLIER_SPANS = 2.0  # ... once a value lies more than 2 such spans beyond them (else Plotly's autorange)
 ROBUST_PAD = 0.1  # the kept span is padded by 10% on each side
+EARLY_SHARE = 0.1  # the first 10% of the steps are always drawn whole (and left out of the percentiles)
 MAX_HEATMAP_COLUMNS = 400  # evaluations shown in the class-by-time heatmap
 HEIGHT = 320
 FONT = dict(size=16, family="Source Sans Pro, Arial, sans-serif", color="#222")
@@ -141,7 +142,8 @@ class Chart:
                                 line=dict(color=colour, dash="dash", width=1.5)))
         if text:
             self.annotations.append(dict(x=1, y=y, xref="paper", yref="y", text=text, showarrow=False,
-                                         xanchor="right", yanchor="bottom", font=dict(size=13, color="#555")))
+                                         xanchor="right", yanchor="bottom", font=dict(size=13, color="#555"),
+                                         bgcolor="rgba(255,255,255,0.85)"))  # readable over a bar
 
     def note(self, text: str, y: float = 0.5) -> None:
         """A centred message inside the plot (why a series is missing, what to wait for)."""
@@ -162,17 +164,24 @@ class Chart:
 
     def robust_y(self) -> None:
         """A linear y axis over the ROBUST_PERCENTILES of the per-step lines once a few far outliers would
-        flatten everything else into a line; the values off the scale become triangles at its edge, and a
-        note says how many there are and how far they went. Evaluation lines (a few marked points: exact W1)
-        are always drawn whole: the range grows to hold them."""
+        flatten everything else into a line (a loss spike after a live change); the values off the scale
+        become triangles at its edge, and a note says how many there are and how far they went. Drawn whole,
+        the range growing to hold them: evaluation lines (a few marked points: exact W1) and the first
+        EARLY_SHARE of the steps (the start's transient is the lesson, e.g. D's loss falling to 0)."""
         axis = self.layout["yaxis"]
         if axis.get("type") == "log" or "range" in axis:
             return
         shown = [t for t in self.data if t["type"] == "scatter" and t.get("yaxis", "y") == "y"
                  and t.get("visible", True) is True]
-        drawn = [t for t in shown if t.get("mode") == "lines"]
-        marked = [t for t in shown if t.get("mode") != "lines"]  # evaluation numbers
-        ys, marked = (_finite(t["y"] for t in group) for group in (drawn, marked))
+        drawn = [(np.asarray(t["x"], np.float32), np.asarray(t["y"], np.float32), t) for t in shown
+                 if t.get("mode") == "lines"]
+        xs = _finite(x for x, _, _ in drawn)
+        if not xs.size:
+            return
+        early_end = xs.min() + EARLY_SHARE * (xs.max() - xs.min())
+        ys = _finite(y[x > early_end] for x, y, _ in drawn)
+        whole = _finite([*(y[x <= early_end] for x, y, _ in drawn),
+                         *(t["y"] for t in shown if t.get("mode") != "lines")])
         if ys.size < 10:
             return
         low, high = np.percentile(ys, ROBUST_PERCENTILES)
@@ -180,19 +189,22 @@ class Chart:
         if ys.min() >= low - OUTLIER_SPANS * span and ys.max() <= high + OUTLIER_SPANS * span:
             return
         bottom, top = float(low - ROBUST_PAD * span), float(high + ROBUST_PAD * span)
-        if marked.size:
-            bottom, top = min(bottom, float(marked.min()) - ROBUST_PAD * span), \
-                max(top, float(marked.max()) + ROBUST_PAD * span)
+        if whole.size:
+            bottom, top = min(bottom, float(whole.min()) - ROBUST_PAD * span), \
+                max(top, float(whole.max()) + ROBUST_PAD * span)
         axis["range"] = [bottom, top]
-        for t in drawn:
-            x, y = np.asarray(t["x"], np.float32), np.asarray(t["y"], np.float32)
+        out = []
+        for x, y, t in drawn:
             for off, edge, symbol in ((y > top, top, "triangle-up"), (y < bottom, bottom, "triangle-down")):
                 if off.any():
+                    out.append(y[off])
                     self.add("scatter", x=x[off], y=np.full(int(off.sum()), edge, np.float32), mode="markers",
                              name=f"{t['name']} off-scale", showlegend=False, cliponaxis=False,
                              marker=dict(symbol=symbol, size=10, color=t["line"]["color"]),
                              customdata=y[off], hovertemplate="%{customdata:.3g}")
-        out = ys[(ys > top) | (ys < bottom)]  # per-step values only: evaluations are all in range
+        if not out:
+            return
+        out = np.concatenate(out)
         far = float(out[np.argmax(np.abs(out))])
         self.annotations.append(dict(
             text=f"{out.size} point{'s' * (out.size != 1)} off-scale (to {far:.3g}) ▲▼", x=1.0, y=0.0,

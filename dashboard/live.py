@@ -143,10 +143,10 @@ def _time_charts(token: str, snap: Snapshot) -> None:
 
 
 # --- the presenter view: what a projector shows -------------------------------------------------------------
-PRESENTER_HEIGHT = 520  # one row of 3-4 charts under the status strip and two banners fills 1600x1000
+PRESENTER_HEIGHT = 480  # one row of 3-4 charts under the status strip and two banners fills 1600x1000
 PRESENTER_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
-[data-testid="stMainBlockContainer"] {padding-top: 1.5rem;}
+[data-testid="stMainBlockContainer"] {padding-top: 4rem;}  /* just below the 3.75rem header */
 html, body, [data-testid="stMetricValue"] {font-size: 1.25rem;}
 </style>"""
 

@@ -47,6 +47,18 @@ def test_evaluation_points_stay_on_the_scale_that_clips_a_spike() -> None:
     assert not traces(fig, "exact W1 off-scale")
 
 
+def test_the_starting_transient_is_drawn_whole() -> None:
+    snap = make_snapshot(1000)  # D trained alone: its loss falls from 1.4 to ~0 in the first 20 steps
+    snap.columns["loss_d"][:] = np.where(np.arange(1000) < 20, 1.4, 0.001 * snap.columns["loss_d"])
+    snap.columns["loss_g"][:] = snap.columns["loss_d"]
+    snap.columns["loss_d"][500] = 50.0  # ... and one spike later on
+    fig = charts.losses(snap)
+    bottom, top = fig.layout.yaxis.range
+    assert 1.4 < top < 1.5 and bottom < 0  # the first 10% of the steps: all of it on the scale
+    assert list(traces(fig, "D loss off-scale")[0].x) == [501]
+    assert any("1 point off-scale (to 50)" in a.text for a in fig.layout.annotations)
+
+
 def test_a_curve_without_outliers_keeps_plotly_autorange() -> None:
     fig = charts.losses(spiked(value=1.5))  # 1.5 lies within two spans of the [0, 1) bulk: nothing is hidden
     assert fig.layout.yaxis.range is None and not traces(fig, "D loss off-scale")
