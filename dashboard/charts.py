@@ -242,6 +242,9 @@ class Chart:
 
     def figure(self) -> go.Figure:
         layout = dict(self.layout)
+        if not self.data:  # a note alone: ticks of an empty axis (0 to 6) would read as data
+            for axis in ("xaxis", "yaxis"):
+                layout[axis] = dict(layout[axis], visible=False)
         if self.shapes:
             layout["shapes"] = self.shapes
         if self.annotations:
@@ -322,7 +325,7 @@ def group_chart(snapshot: Snapshot, key: str, per_layer: bool = False) -> go.Fig
             _column_line(chart, snapshot, name, "G " + name[len(LAYER_PREFIX):],
                          LAYER_PALETTE[i % len(LAYER_PALETTE)], width=1.5, dash="dot", positive=True)
     if key == "critic" and info is not None and info.constraint == "weight clipping":
-        chart.note("clipped critic: its estimate is K·W1 for an unknown K", y=0.08)
+        chart.note("clipped critic: its estimate<br>is K·W1 for an unknown K", y=0.55)  # two short lines fit
     return _finish(chart, snapshot, not drawn)
 
 

@@ -120,3 +120,12 @@ def test_right_hand_axes_keep_room_for_their_tick_labels() -> None:
                       real=np.zeros((4, 1)), fake=np.ones((4, 1)), bounds=np.array([[-4, 4]]), probabilities=True)
     assert charts.samples(frame).layout.yaxis2.automargin is True
     assert charts.coverage(make_snapshot(600, evals=make_evals())).layout.yaxis2.automargin is True
+
+
+def test_a_chart_with_only_a_note_draws_no_axes() -> None:
+    """An empty axis (Plotly's default -1 to 6) reads as data; a chart with data keeps its axes."""
+    critic_run = make_snapshot(100, loss="wgan-gp")
+    empty = [charts.probabilities(critic_run), charts.losses(make_snapshot(0)), charts.class_histogram(critic_run)]
+    for fig in empty:
+        assert fig.data == () and fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
+    assert charts.losses(critic_run).layout.xaxis.visible is None
