@@ -13,7 +13,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from gancore.metrics import Snapshot
-from gancore.records import ImageFrame
+from gancore.records import ImageFrame, PlaneFrame
 from gancore.presets import PRESENTED, PRESETS
 
 from . import charts, session, status
@@ -120,9 +120,11 @@ def _samples(token: str, snap: Snapshot) -> None:
         rows = "one row per class" if frame.rows else "fixed noise"
         st.image(picture, caption=f"Samples at step {frame.step} ({rows})", width="stretch")
     else:
-        layers = st.pills("Layers", charts.LAYERS, selection_mode="multi", default=list(charts.LAYERS),
-                          key="layers", format_func={"field": "D heatmap", "real": "real", "fake": "fake",
-                                                     "arrows": "G's push"}.get)
+        layers = charts.LAYERS
+        if isinstance(frame, PlaneFrame):  # the 1-D picture has no heatmap and no push to switch off
+            layers = st.pills("Layers", charts.LAYERS, selection_mode="multi", default=list(charts.LAYERS),
+                              key="layers", format_func={"field": "D heatmap", "real": "real", "fake": "fake",
+                                                         "arrows": "G's push"}.get)
         fig = cached("samples", (token, id(frame), tuple(layers or ())),
                      lambda: charts.samples(frame, layers or ()), keep=frame)
         chart(fig, "chart-samples")
