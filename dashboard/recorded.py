@@ -137,20 +137,32 @@ def _view(path_text: str, every: float) -> None:
 
 
 def _scrubbed(steps: list[int]) -> int | None:
-    """The scrubber's step: follows the newest while it sits on it; "Play" moves it on. None: the latest."""
+    """The scrubber's step, None for the newest (which it follows); "Play" moves a picked step on.
+
+    The slider gets a new key whenever the step it should show changes (each new step while it follows,
+    each step of a replay): a widget keeps its own value for its key, and the browser would send the old
+    one back. What the user picks is kept by the callback."""
     if len(steps) < 2:
         return None
     ss = st.session_state
-    newest = steps[-1]
-    at = ss.get("scrub")
-    if at not in steps or at == ss.get("_scrub_newest"):
-        at = newest
-    if ss.get("play") and at != newest:
-        at = steps[min(steps.index(at) + int(ss.get("speed", SPEEDS[0])), len(steps) - 1)]
-    ss["scrub"], ss["_scrub_newest"] = at, newest
-    at = st.select_slider("Step", steps, key="scrub", help="Drag to see the picture, the histogram and the "
-                          "numbers as they were at that step; the curves keep their history.")
-    return None if at == newest else at
+    newest, pick = steps[-1], ss.get("_scrub_pick")
+    if pick not in steps or pick == newest:
+        pick = None
+    elif ss.get("play"):
+        pick = steps[min(steps.index(pick) + int(ss.get("speed", SPEEDS[0])), len(steps) - 1)]
+        pick = None if pick == newest else pick
+    ss["_scrub_pick"] = pick
+    shown = newest if pick is None else pick
+    key = f"scrub-{shown}"
+    st.select_slider("Step", steps, value=shown, key=key, on_change=_picked, args=(key, newest),
+                     help="Drag to see the picture, the histogram and the numbers as they were at that step; "
+                     "the curves keep their history. At the right end it follows the run.")
+    return pick
+
+
+def _picked(key: str, newest: int) -> None:
+    value = st.session_state[key]
+    st.session_state["_scrub_pick"] = None if value == newest else value
 
 
 def _strip(snap: Snapshot, latest: Snapshot) -> None:

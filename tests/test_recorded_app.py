@@ -49,7 +49,7 @@ def test_a_recorded_run_opens_read_only_at_its_last_step(logdir):
     assert registry().in_use() == 0  # no training run was made for this page
     assert not any(b.label in ("Start", "Reset", "Step") for b in at.button)  # no controls: nothing to train
     assert [b.label for b in at.sidebar.button if b.label.startswith("a ·")] == ["a · finished · step 5"]
-    at.select_slider(key="scrub").set_value(3).run()
+    next(s for s in at.select_slider if s.label == "Step").set_value(3).run()
     assert _metric(at, "Step") == "3" and any(m.value == "30" for m in at.metric)
 
 
