@@ -145,10 +145,11 @@ def _time_charts(token: str, snap: Snapshot) -> None:
 
 
 # --- the presenter view: what a projector shows -------------------------------------------------------------
-PRESENTER_HEIGHT = 480  # one row of 3-4 charts under the status strip and two banners fills 1600x1000
+PRESENTER_HEIGHT = 460  # one row of 3-4 charts under the status strip and 3 banners fills 1600x1000
 PRESENTER_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] {display: none;}
 [data-testid="stMainBlockContainer"] {padding-top: 4rem;}  /* just below the 3.75rem header */
+[data-testid="stAlertContainer"] {padding: 0.5rem 1rem !important;}  /* three banners, one row of charts */
 html, body, [data-testid="stMetricValue"] {font-size: 1.25rem;}
 </style>"""
 
