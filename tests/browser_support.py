@@ -77,3 +77,31 @@ def step_number(text: str) -> int:
     """The step shown in the `step-counter` container ("Step\\n1234" -> 1234)."""
     digits = "".join(ch for ch in text.split("Step", 1)[-1] if ch.isdigit())
     return int(digits or 0)
+
+
+COUNTER = ".st-key-step-counter"
+PROJECTOR = {"width": 1600, "height": 1000}
+
+
+def wait_until(predicate, timeout: float = 45.0, message: str = "condition") -> None:
+    """Poll `predicate` (a page read) until it holds; fail with `message` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{message} not reached in {timeout} s"
+        time.sleep(0.25)
+
+
+def counter(page) -> int:
+    return step_number(page.locator(COUNTER).first.inner_text())
+
+
+def open_page(browser, url: str, errors: list[str] | None = None):
+    """A page in its own browser context (its own Streamlit session) at projector size, connected; page
+    errors (uncaught exceptions of the app's JavaScript) are appended to `errors` when given."""
+    page = browser.new_context(viewport=PROJECTOR).new_page()
+    if errors is not None:
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.wait_for_selector(CONNECTED, timeout=90_000)
+    return page

@@ -10,41 +10,17 @@ size (1600x1000) are saved to artifacts/screenshots/.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from browser_support import CHART, CHROMIUM_ARGS, CONNECTED, IDLE, SCREENSHOTS, chromium, step_number, \
-    streamlit_server
+from browser_support import CHART, CHROMIUM_ARGS, COUNTER, IDLE, SCREENSHOTS, chromium, counter, open_page, \
+    streamlit_server, wait_until
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed")]
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 KEY = "class-key-123"
-COUNTER = ".st-key-step-counter"
 CONTROLS = ("start", "pause", "step", "reset", "lr_g", "lr_d", "loss")
-PROJECTOR = {"width": 1600, "height": 1000}
-
-
-def wait_until(predicate, timeout: float = 45.0, message: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"{message} not reached in {timeout} s"
-        time.sleep(0.25)
-
-
-def counter(page) -> int:
-    return step_number(page.locator(COUNTER).first.inner_text())
-
-
-def open_page(browser, url: str):
-    context = browser.new_context(viewport=PROJECTOR)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(url)
-    page.wait_for_selector(CONNECTED, timeout=90_000)
-    return page
 
 
 def enabled_controls(page) -> list[str]:
@@ -68,16 +44,17 @@ def browser():
 def test_a_class_watches_the_instructors_run_and_cannot_touch_it(browser) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     env = {"GANCORE_CLASSROOM": "1", "GANCORE_INSTRUCTOR_KEY": KEY, "GANCORE_REFRESH": "1", "OMP_NUM_THREADS": "1"}
+    errors: list[str] = []
     with streamlit_server(env) as url:
-        early = open_page(browser, f"{url}/")
+        early = open_page(browser, f"{url}/", errors)
         early.get_by_text("Waiting for the instructor").wait_for()
-        teacher = open_page(browser, f"{url}/?key={KEY}&preset=mode-hopping&steps=0")
+        teacher = open_page(browser, f"{url}/?key={KEY}&preset=mode-hopping&steps=0", errors)
         teacher.wait_for_selector(CHART, timeout=90_000)
         teacher.wait_for_selector(IDLE)
         teacher.locator(".st-key-start button").first.click(no_wait_after=True)
         wait_until(lambda: counter(teacher) > 0, message="the instructor's run training")
         early.wait_for_selector(COUNTER, timeout=60_000)  # the waiting page turned live by itself
-        students = [early] + [open_page(browser, f"{url}/") for _ in range(2)]
+        students = [early] + [open_page(browser, f"{url}/", errors) for _ in range(2)]
         for student in students:
             student.wait_for_selector(COUNTER, timeout=60_000)
             seen = counter(student)
@@ -85,7 +62,7 @@ def test_a_class_watches_the_instructors_run_and_cannot_touch_it(browser) -> Non
             assert enabled_controls(student) == []
             assert student.locator(".st-key-copy button").first.is_enabled()  # make my own copy
         token = teacher.evaluate("new URLSearchParams(location.search).get('run')")
-        crafted = open_page(browser, f"{url}/?run={token}")
+        crafted = open_page(browser, f"{url}/?run={token}", errors)
         crafted.wait_for_selector(COUNTER, timeout=60_000)
         assert enabled_controls(crafted) == []
         before = counter(teacher)
@@ -95,11 +72,17 @@ def test_a_class_watches_the_instructors_run_and_cannot_touch_it(browser) -> Non
         for student in students:
             wait_until(lambda: counter(student) < 50 or "ready" in student.locator("[data-testid='stMetric']").first
                        .inner_text(), message="a student seeing the instructor's reset")
-        teacher.locator(".st-key-presenter label").first.click(no_wait_after=True)
+        try:
+            teacher.locator(".st-key-presenter label").first.click(no_wait_after=True, timeout=90_000)
+        except playwright_api.TimeoutError:
+            teacher.screenshot(path=str(SCREENSHOTS / "classroom-teacher-after-reset.png"))
+            raise AssertionError("no presenter toggle on the instructor's page after Reset; it shows:\n"
+                                 + teacher.locator("body").inner_text()[:3000]) from None
         teacher.wait_for_selector(".st-key-chart-present-heatmap, .st-key-present-heatmap", timeout=60_000)
         teacher.wait_for_timeout(1500)
         teacher.screenshot(path=str(SCREENSHOTS / "classroom-presenter.png"))
         assert not teacher.locator("section[data-testid='stSidebar']").is_visible()
+    assert errors == []  # e.g. "Cannot set a node at a delta path": a page gone blank
 
 
 def test_outside_a_class_a_watch_link_is_read_only(browser) -> None:
