@@ -34,6 +34,7 @@ ROBUST_PAD = 0.1  # the kept span is padded by 10% on each side
 EARLY_SHARE = 0.1  # the first 10% of the steps are always drawn whole (and left out of the percentiles)
 MAX_HEATMAP_COLUMNS = 400  # evaluations shown in the class-by-time heatmap
 HEIGHT = 320
+SUBTITLE_PX = 22  # the top margin a subtitle adds
 FONT = dict(size=16, family="Source Sans Pro, Arial, sans-serif", color="#222")
 COLORS = {
     "d": "#1f5fbf", "g": "#d62728", "real": "#3b3b3b", "fake": "#d62728", "w1": "#111111",
@@ -144,6 +145,11 @@ class Chart:
             self.annotations.append(dict(x=1, y=y, xref="paper", yref="y", text=text, showarrow=False,
                                          xanchor="right", yanchor="bottom", font=dict(size=13, color="#555"),
                                          bgcolor="rgba(255,255,255,0.85)"))  # readable over a bar
+
+    def subtitle(self, text: str) -> None:
+        """A line under the title, in a margin grown for it: a caveat that must not cover the data."""
+        self.layout["title"]["subtitle"] = dict(text=text, font=dict(size=13, color="#555"))
+        self.layout["margin"] = dict(self.layout["margin"], t=self.layout["margin"]["t"] + SUBTITLE_PX)
 
     def note(self, text: str, y: float = 0.5) -> None:
         """A centred message inside the plot (why a series is missing, what to wait for)."""
@@ -325,7 +331,7 @@ def group_chart(snapshot: Snapshot, key: str, per_layer: bool = False) -> go.Fig
             _column_line(chart, snapshot, name, "G " + name[len(LAYER_PREFIX):],
                          LAYER_PALETTE[i % len(LAYER_PALETTE)], width=1.5, dash="dot", positive=True)
     if key == "critic" and info is not None and info.constraint == "weight clipping":
-        chart.note("clipped critic: its estimate<br>is K·W1 for an unknown K", y=0.55)  # two short lines fit
+        chart.subtitle("clipped critic: its estimate is K·W1 for an unknown K")
     return _finish(chart, snapshot, not drawn)
 
 

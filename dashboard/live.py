@@ -197,5 +197,5 @@ def _presented_chart(key: str, token: str, snap: Snapshot) -> None:
 def _large(fig: Any) -> Any:
     """Big fonts for the back row; the legend stays where charts.py puts it, at the figure's bottom."""
     fig.update_layout(height=PRESENTER_HEIGHT, font=dict(size=18), title=dict(font=dict(size=22)),
-                      margin=dict(t=52))
+                      margin=dict(t=fig.layout.margin.t + 8))  # room for the larger title (and a subtitle)
     return fig

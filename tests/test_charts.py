@@ -228,7 +228,8 @@ def test_critic_chart_overlays_the_exact_w1_and_flags_clipping() -> None:
     fig = charts.critic(make_snapshot(600, loss="wgan", evals=evals))
     w1 = traces(fig, "exact W1")[0]
     assert list(w1.x) == list(evals["step"]) and w1.mode == "lines+markers"
-    assert any("unknown K" in a.text for a in fig.layout.annotations)
+    assert "unknown K" in fig.layout.title.subtitle.text  # under the title, never over the curves
+    assert fig.layout.margin.t == charts.critic(make_snapshot(600, evals=evals)).layout.margin.t + charts.SUBTITLE_PX
     assert traces(charts.critic(make_snapshot(100)), "D logit gap")  # a sigmoid D: not a W estimate
     raw = traces(fig, "E f(real)")[0]
     assert raw.visible == "legendonly" and len(raw.x) <= charts.MAX_POINTS // 4
