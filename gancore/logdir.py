@@ -45,6 +45,7 @@ INFO, EVALUATIONS, FRAMES = "info.json", "evaluations.jsonl", "frames.jsonl"
 FRAMES_BUDGET = 32 * 2**20  # bytes of frames.jsonl (a 2-D frame is ~40 kB): thinned past it, never larger
 LIVE_SECONDS = 30.0  # a directory without summary.json that grew this recently is still being written
 READ_CHUNK = 16 * 2**20  # bytes of metrics.csv parsed at a time: a long run opens in bounded memory
+THIN_KEEP = 4096  # lines of a chunk read whole (the store's recent window); older ones are sampled
 STATUSES = {"completed": "finished"}  # summary.json's words that the dashboard says differently
 FRAME_KINDS = {cls.__name__: cls for cls in (ImageFrame, PlaneFrame, LineFrame)}
 
@@ -407,9 +408,15 @@ class RunReader:
             self._problem(name, f"{name}: its last line is cut off (the writer was killed?); it is skipped")
 
     def _parse(self, data: bytes) -> np.ndarray:
-        """Rows of whole lines; a line with another number of fields or a non-number is skipped, and said."""
+        """Rows of whole lines; a line with another number of fields or a non-number is skipped, and said.
+        Of a long chunk (opening a long run) the last THIN_KEEP lines are read whole and the older ones
+        sampled, one in k, to as many again: the store would average them into its bounded history anyway,
+        and parsing every line of a million-step file takes tens of seconds on two cores."""
         n = len(self._header)
         lines = data.split(b"\n")[:-1]
+        old = len(lines) - THIN_KEEP
+        if old >= 2 * THIN_KEEP:
+            lines = lines[:old:old // THIN_KEEP] + lines[old:]
         good = [line for line in lines if line.count(b",") == n - 1]
         text = b"\n".join(good).replace(b",,", b",nan,").replace(b",,", b",nan,")
         text = text.replace(b"\n,", b"\nnan,").replace(b",\n", b",nan\n")

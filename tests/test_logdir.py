@@ -196,3 +196,16 @@ def test_listing_is_newest_first_with_status_and_step(tmp_path):
     (tmp_path / "not-a-run").mkdir()
     runs = list_runs(tmp_path)
     assert [(r.name, r.status, r.step) for r in runs] == [("new", "running", 4), ("old", "finished", 2)]
+
+
+def test_a_long_file_opens_with_its_newest_rows_whole(tmp_path):
+    """Opening 20,000 rows: the newest THIN_KEEP are read whole, the older ones sampled (one in 3 here)."""
+    from gancore.logdir import THIN_KEEP
+    path = tmp_path / "run"
+    path.mkdir()
+    (path / METRICS).write_text(HEADER + "".join(f"{s},{s / 10},{s % 7}\n" for s in range(1, 20_001)))
+    snap = RunReader(path).snapshot()
+    assert snap.step == 20_000
+    np.testing.assert_array_equal(snap.columns["step"][-THIN_KEEP:], np.arange(20_001 - THIN_KEEP, 20_001))
+    np.testing.assert_array_equal(snap.columns["loss_d"][-7:], [(s % 7) for s in range(19_994, 20_001)])
+    assert snap.columns["step"][0] <= 4  # the bounded history still starts at the beginning (1 and 4 averaged)

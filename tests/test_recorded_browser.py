@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from browser_support import CHART, CHROMIUM_ARGS, CONNECTED, IDLE, chromium, step_number, streamlit_server
+from browser_support import CHART, CHROMIUM_ARGS, CONNECTED, IDLE, chromium, streamlit_server
+from test_browser import COUNTER, counter, last_plotted_step  # the live page's counter and curves: the same
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed")]
@@ -20,9 +21,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 SMALL = ["--width", "32", "--depth", "2", "--latent-dim", "4", "--batch-size", "64", "--device", "cpu",
          "--no-progress"]
-COUNTER = ".st-key-step-counter"
 SAMPLES_TITLE = ".st-key-chart-samples .gtitle"
-LOSSES = ".st-key-chart-losses .js-plotly-plot"
 
 
 def _train(*args: str) -> subprocess.Popen:
@@ -55,16 +54,6 @@ def page(logdir):
             page.server = url
             yield page
             browser.close()
-
-
-def counter(page) -> int:
-    return step_number(page.locator(COUNTER).first.inner_text())
-
-
-def last_plotted_step(page) -> float:
-    return page.evaluate("""(sel) => { const gd = document.querySelector(sel);
-        if (!gd || !gd._fullData || !gd._fullData.length || !gd._fullData[0].x) return 0;
-        const x = gd._fullData[0].x; return x.length ? x[x.length - 1] : 0; }""", LOSSES)
 
 
 def test_a_finished_run_opens_at_its_last_step_and_scrubs_back(page):
