@@ -14,8 +14,8 @@ from hypothesis.extra import numpy as hnp
 from gancore.config import LOSSES
 from gancore.evaluate import diagnose as dg
 from gancore.evaluate.diagnose import (Diagnosis, detect_critic_stalled, detect_d_overpowering, detect_divergence,
-                                       detect_mode_collapse, detect_mode_hopping, detect_vanishing_gradients,
-                                       diagnose)
+                                       detect_explosion, detect_mode_collapse, detect_mode_hopping,
+                                       detect_vanishing_gradients, diagnose)
 
 COLUMNS = ("loss_d", "loss_g", "d_real", "d_fake", "critic_real", "critic_fake", "w_estimate", "gp",
            "grad_norm_d", "grad_norm_g", "clip_frac")
@@ -273,6 +273,63 @@ def test_d_overpowering_is_over_once_d_stops_winning():
     m["d_real"][-15:] = 0.6
     m["d_fake"][-15:] = 0.4
     assert detect_d_overpowering(m) is None
+
+
+# --- explosion ----------------------------------------------------------------------------------------
+
+def spiked(peak: float, at: int = 2, n: int = 60) -> dict[str, np.ndarray]:
+    """A healthy history whose D loss overshoots to `peak` on rows at..at+1, then is calm again."""
+    m = healthy_nonsaturating(n)
+    m["loss_d"][at:at + 2] = [peak / 2, peak]
+    return m
+
+
+def test_explosion_fires_on_a_finite_overshoot_that_calmed_down():
+    d = detect_explosion(spiked(8.6e5))
+    assert d is not None and d.kind == "explosion" and d.severity == "error"
+    assert d.since_step == 20  # row 2 (4.3e5 > 1e4) of rows logged every 10 steps
+    assert d.title.startswith("Exploded: |loss_d| reached 8.6e+05 at step 30 (now 1.")  # healthy level 1.3
+    assert detect_divergence(spiked(8.6e5)) is None  # it is not a divergence: nothing recent, nothing infinite
+    assert [x.kind for x in diagnose(spiked(8.6e5), {}, "nonsaturating")] == ["explosion"]
+
+
+def test_explosion_bound_is_exclusive_and_divergence_takes_precedence():
+    assert detect_explosion(spiked(dg.EXPLOSION_BOUND)) is None  # 1e4 itself, and 5e3 before it: below
+    assert detect_explosion(spiked(dg.EXPLOSION_BOUND * 1.01)) is not None
+    recent = spiked(5e6, at=55)  # above EXPLODE_BOUND in the last rows: a divergence, reported once
+    assert [x.kind for x in diagnose(recent, {}, "nonsaturating")] == ["divergence"]
+
+
+EXPLODING = dict(dataset="ring", loss="nonsaturating", lr_d=10.0, lr_g=10.0, width=16, depth=1, batch_size=32)
+
+
+@pytest.mark.slow
+def test_a_real_run_at_lr_10_explodes_finitely_and_is_diagnosed():
+    from gancore.config import Config
+    from run_support import stepped_snapshot
+
+    snap = stepped_snapshot(Config(**EXPLODING, steps=30), 30)
+    loss_d = np.asarray(snap.columns["loss_d"], dtype=np.float64)
+    assert np.all(np.isfinite(loss_d)) and np.nanmax(np.abs(loss_d)) > dg.EXPLOSION_BOUND  # finite, yet huge
+    kinds = [d.kind for d in diagnose(snap.columns, {}, "nonsaturating")]
+    assert kinds[0] == "explosion" and "divergence" not in kinds
+
+
+@pytest.mark.slow
+def test_a_healthy_preset_run_has_no_explosion():
+    from gancore.presets import PRESETS
+    from gancore.run import Run
+
+    run = Run(PRESETS["wgan-gp"].config.replace(steps=300))
+    try:
+        run.start()
+        assert run.wait(600)  # generous: a bound on a hang, not a speed test
+        snap = run.snapshot()
+    finally:
+        run.stop()
+    assert snap.step == 300 and run.status == "finished"
+    assert detect_explosion(snap.columns) is None
+    assert np.nanmax(np.abs(np.asarray(snap.columns["grad_norm_d"], dtype=np.float64))) < dg.EXPLOSION_BOUND / 10
 
 
 # --- divergence ---------------------------------------------------------------------------------------

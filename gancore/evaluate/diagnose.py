@@ -66,6 +66,15 @@ GROWTH_COLUMNS = ("loss_d", "w_estimate", "grad_norm_d", "grad_norm_g")
 GROWTH_RATIO = 1e3  # three orders of magnitude above the early level ...
 GROWTH_FLOOR = 100.0  # ... and above 100 in absolute terms (a clipped critic's W can grow 1e-4 -> 1e-1)
 GROWTH_ROWS = 5  # judged on the median of the last 5 rows, so one spike is not a trend
+BLOWN_UP_FIX = "Lower both learning rates (and Adam's beta1), or use WGAN-GP; restart from a fresh run."
+
+# --- explosion (metrics) --------------------------------------------------------------------------------
+# An update can overshoot far without overflowing (lr 10: a critic at 4e5, then dead ReLUs and a run that
+# "completes"); by the end the values may be small again, so the peak of the whole history counts. Only the
+# drift-free columns: a WGAN critic's raw outputs may drift far by a constant without harm.
+EXPLOSION_COLUMNS = ("loss_d", "w_estimate", "gp", "grad_norm_d", "grad_norm_g")
+EXPLOSION_BOUND = 1e4  # |value| above 1e4 at any logged step: healthy presets stay orders of magnitude below
+#                        (checked over every preset), an overshooting update at lr 10 reaches 1e5-1e8
 
 # --- clipped critic (metrics, loss "wgan") --------------------------------------------------------------
 CLIP_FRAC_STALLED = 0.9  # 90% of the critic's weights at +-c: clipping, not learning, sets the critic
@@ -76,7 +85,7 @@ W_TINY_CLIP_RATIO = 1e-2  # |W estimate| < 1% of c: an MLP critic with random-si
 @dataclass(frozen=True)
 class Diagnosis:
     kind: str  # "mode_collapse", "mode_hopping", "vanishing_gradients", "d_overpowering", "divergence",
-    #            "critic_stalled"
+    #            "explosion", "critic_stalled"
     severity: str  # "warning" or "error"
     title: str
     explanation: str
@@ -88,8 +97,10 @@ def diagnose(metrics: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray] 
              clip: float | None = None) -> list[Diagnosis]:
     """Run every detector; errors first, then by the step they began. `clip`: WGAN clip bound c, if known."""
     evals = evals or {}
+    divergence = detect_divergence(metrics)
     found = [
-        detect_divergence(metrics),
+        divergence,
+        None if divergence else detect_explosion(metrics),  # a divergence already says it blew up
         detect_vanishing_gradients(metrics, loss),
         detect_d_overpowering(metrics),
         detect_critic_stalled(metrics, evals, loss, clip=clip),
@@ -279,7 +290,36 @@ def detect_divergence(metrics: Mapping[str, np.ndarray]) -> Diagnosis | None:
         title=f"Divergence: {reason} (since step {since})",
         explanation=("Training has blown up: an update overshot and the values feed back on themselves until they "
                      "overflow. Once a NaN appears every later update is NaN too."),
-        suggestion="Lower both learning rates (and Adam's beta1), or use WGAN-GP; restart from a fresh run.",
+        suggestion=BLOWN_UP_FIX,
+        since_step=since,
+    )
+
+
+def detect_explosion(metrics: Mapping[str, np.ndarray]) -> Diagnosis | None:
+    """A drift-free column's |value| exceeded EXPLOSION_BOUND at some logged step (finite: not a divergence)."""
+    steps, cols = _table(metrics, EXPLOSION_COLUMNS)
+    peaks = []
+    for name in EXPLOSION_COLUMNS:
+        with np.errstate(invalid="ignore"):
+            over = np.flatnonzero(np.isfinite(cols[name]) & (np.abs(cols[name]) > EXPLOSION_BOUND))
+        if over.size:
+            peaks.append((int(over[0]), name))
+    if not peaks:
+        return None
+    first, name = min(peaks)  # the column that crossed first: where the overshoot began
+    v = np.abs(cols[name])
+    peak = int(np.nanargmax(v))
+    now = float(np.nanmedian(v[-GROWTH_ROWS:])) if np.isfinite(v[-GROWTH_ROWS:]).any() else math.nan
+    since = int(steps[first])
+    return Diagnosis(
+        kind="explosion",
+        severity="error",
+        title=(f"Exploded: |{name}| reached {v[peak]:.2g} at step {int(steps[peak])} (now {now:.2g}; "
+               f"healthy runs stay below {EXPLOSION_BOUND:.0e}) since step {since}"),
+        explanation=("An update overshot: the networks' outputs and gradients grew by orders of magnitude. Nothing "
+                     "overflowed, so training went on, but what it learned since is not a GAN's game any more: "
+                     "the nets may have saturated or died (zero gradients) even if the numbers look calm now."),
+        suggestion=BLOWN_UP_FIX,
         since_step=since,
     )
 
