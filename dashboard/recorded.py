@@ -121,6 +121,8 @@ def page(name: str) -> None:
 def _view(path_text: str, every: float) -> None:
     path = Path(path_text)
     latest, _, steps, problems = READERS.view(path, None, every)
+    if latest.status != st.session_state.get("_recorded_status"):
+        st.rerun()  # the writer finished: the page stops ticking (decided before this fragment draws: live.py)
     step = _scrubbed(steps)
     _, snap, _, _ = READERS.view(path, step, float("inf"))  # no second read in one tick
     _strip(snap, latest)
@@ -132,8 +134,6 @@ def _view(path_text: str, every: float) -> None:
         _picture(snap, key)
     with right:
         _curves(latest, key, step)
-    if latest.status != st.session_state.get("_recorded_status"):
-        st.rerun()  # the writer finished: the page stops ticking
 
 
 def _scrubbed(steps: list[int]) -> int | None:
