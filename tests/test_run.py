@@ -227,3 +227,148 @@ def test_all_torch_work_of_a_run_happens_on_its_thread(small: Config) -> None:
     r.reset()
     r.stop()
     assert names == ["gancore-run", "gancore-run"]
+
+
+# --- added for the mutation score of gancore/run.py (issue 15) -----------------------------------------
+
+def test_a_new_run_publishes_its_settings_and_description(small: Config) -> None:
+    before, others = time.time(), set(threading.enumerate())
+    r = Run(small)
+    try:
+        snap = r.snapshot()
+        assert (snap.status, snap.reason, snap.step) == ("ready", "", 0) and (r.status, r.reason) == ("ready", "")
+        assert snap.config == small.to_dict() and snap.info == Trainer(small).info
+        assert before <= snap.created <= time.time()
+        (thread,) = [t for t in threading.enumerate() if t.name == "gancore-run" and t not in others]
+        assert thread.daemon and r.settling is False  # a forgotten run never keeps the interpreter alive
+    finally:
+        r.stop()
+
+
+def test_sinks_get_every_row_once_and_hooks_see_the_settled_last_step(small: Config) -> None:
+    """eval_every=5: hooks run on steps 5 and 10 exactly; the plan's last step is published `settling`;
+    the sinks receive steps 1..12 once each; the time column counts seconds since the run was made."""
+    rows: list[np.ndarray] = []
+    seen: list[tuple[int, bool]] = []
+    before = time.time()
+    r = Run(small.replace(eval_every=5), sinks=[rows.append],
+            hooks=[lambda run, trainer: seen.append((trainer.step, run.settling))])
+    try:
+        r.step("iteration", 12)
+        assert r.wait(10)
+        index = r.store.index
+        table = np.concatenate(rows)
+        assert table[:, index["step"]].tolist() == list(range(1, 13))
+        assert seen[0] == (0, False) and {(5, False), (10, False)} <= set(seen) and seen[-1] == (12, True)
+        times = r.snapshot().columns["time"]
+        assert (np.diff(times) >= 0).all() and 0 <= times[0] and times[-1] <= time.time() - before
+        assert r.settling is False
+    finally:
+        r.stop()
+
+
+def test_wait_returns_false_at_its_deadline_and_true_once_idle_or_stopped(small: Config) -> None:
+    r = Run(small)
+    r.start()
+    wait_for(lambda: r.status == "running")
+    assert r.wait(0.05) is False and r.status == "running"
+    r.pause()
+    assert r.wait(10) is True and r.status == "paused"
+    r.stop()
+    r.stop()  # idempotent
+    assert r.wait() is True and r.status == "stopped"
+
+
+def test_stop_gives_up_at_its_timeout_while_a_call_blocks_the_thread(small: Config) -> None:
+    release = threading.Event()
+    r = Run(small)
+    r.call(lambda trainer: release.wait(10))
+    with pytest.raises(RuntimeError, match=r"^the training thread did not stop within 0.05 s$"):
+        r.stop(0.05)
+    assert r.alive
+    release.set()
+    r.stop()
+    assert not r.alive and r.status == "stopped"
+
+
+def test_refusals_say_exactly_why(run: Run) -> None:
+    with pytest.raises(ValueError, match=r"^step kind must be one of iteration, d, g, got 'both'$"):
+        run.step("both")
+    with pytest.raises(ValueError, match=r"^number of steps must be a positive integer, got 1.5$"):
+        run.step("d", 1.5)
+    with pytest.raises(ConfigError) as info:
+        run.set(width=64)
+    assert (info.value.field, info.value.message) == ("width", "cannot change while training: it needs a new run (Reset)")
+    run.stop()
+    with pytest.raises(RuntimeError, match=r"^this run was stopped; start a new one$"):
+        run.start()
+
+
+def test_commands_still_queued_when_the_thread_dies_are_answered(small: Config) -> None:
+    """A hook that fails after a reset ends the thread; a call queued behind the reset hears why."""
+    broken = threading.Event()
+
+    def hook(run: Run, trainer: Trainer) -> None:
+        if broken.is_set():
+            raise RuntimeError("hook broke")
+    r = Run(small, hooks=[hook])
+    r.call(lambda trainer: None).result(10)  # the hooks before the first step have run
+    release = threading.Event()
+    r.call(lambda trainer: release.wait(10))
+    broken.set()
+    resetter = threading.Thread(target=r.reset)
+    resetter.start()
+    wait_for(lambda: r._sent == 3)  # the reset is queued behind the blocking call
+    late = r.call(lambda trainer: trainer.step)
+    release.set()
+    with pytest.raises(RuntimeError, match=r"^the run ended \(error\) before this command$"):
+        late.result(10)
+    resetter.join(10)
+    assert r.status == "error" and r.reason == "RuntimeError: hook broke"
+    assert "hook broke" in r.snapshot().traceback and r.snapshot().status == "error"
+
+
+def test_a_diverged_run_says_what_it_restored_and_keeps_saying_so_when_stopped(small: Config) -> None:
+    import re
+    r = Run(small.replace(loss="lsgan", optimizer_d="sgd", optimizer_g="sgd", lr_d=5.0, lr_g=5.0))
+    r.start()
+    assert r.wait(10)
+    snap = r.snapshot()
+    event = snap.events[-1]
+    assert (event.what, event.new) == ("diverged", "nan/inf") and event.old in snap.columns
+    good = re.fullmatch(r"restored step (\d+)", event.note).group(1)
+    assert snap.reason == r.reason == (f"{event.old} became non-finite at step {event.step}; weights restored to "
+                                       f"step {good}. Lower the learning rate, then resume.")
+    assert snap.status == "diverged" and snap.step >= event.step  # one flush may hold steps after the bad one
+    r.stop()
+    assert r.status == "diverged" and r.snapshot().status == "diverged"
+
+
+def test_a_live_change_publishes_the_new_settings_and_a_bad_pair_only_a_message(run: Run) -> None:
+    run.set(loss="wgan", lr_d=2e-4)
+    assert run.wait(10)
+    snap = run.snapshot()
+    assert (snap.config["loss"], snap.config["lr_d"]) == ("wgan", 2e-4)
+    assert (snap.info.objective, snap.info.constraint) == ("wgan", "weight clipping")
+    run._send("set", {"lr_d": -1.0})  # what two quick edits that are invalid together reach the thread as
+    assert run.wait(10)
+    snap = run.snapshot()
+    assert snap.message.startswith("lr_d: ") and snap.config["lr_d"] == 2e-4 and len(snap.events) == 2
+    assert run.status == "ready"
+
+
+def test_reset_ends_a_step_plan_and_a_step_request_does_not_end_a_free_run(run: Run) -> None:
+    run.step("iteration", 100_000)
+    wait_for(lambda: run.snapshot().step > 0)
+    before = run.snapshot()
+    run.reset()
+    assert run.wait(10) and run.status == "ready"
+    assert run.call(lambda trainer: trainer.step).result(10) == 0
+    after = run.snapshot(since=before.version)
+    assert after is not None and after.version > before.version and after.step == 0
+    run.start()
+    wait_for(lambda: run.snapshot().step > 5)
+    run.step("d", 3)  # while running: queued, but the run does not turn into a three-step plan
+    at = run.snapshot().step
+    wait_for(lambda: run.snapshot().step > at + 20)
+    assert run.status == "running"
