@@ -247,12 +247,12 @@ class Run:
             except Exception as exc:  # bad settings or data: the caller hears why, the old run goes on
                 done.set_exception(exc)
                 return
-            done.set_result(self._trainer.config)
             self._good = self._trainer.state()
             self._mode = "idle"
             self._plan.clear()
             self.store = self._new_store()
             self._set_status("ready")
+            done.set_result(self._trainer.config)  # after the new store: a snapshot right after reset() is step 0
             self._run_hooks()
         elif name == "call":
             _, fn, future = command

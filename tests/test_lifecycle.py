@@ -53,8 +53,7 @@ def cycle(lr: float) -> float:
         assert run.wait(WAIT)
         run.reset()
         assert run.config.lr_d == lr
-        # reset() returns once the new trainer exists; the store is swapped just after (gancore/run.py)
-        wait_for(lambda: run.snapshot().step == 0 and run.status == "ready", WAIT)
+        assert run.snapshot().step == 0 and run.status == "ready"  # reset() returns with the new store in place
         run.start()
         wait_for(lambda: run.snapshot().step > 0, WAIT)
         began = time.monotonic()
