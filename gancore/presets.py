@@ -140,7 +140,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "between modes: coverage and quality are two different numbers.",
         RING.replace(loss="wgan-gp", gp_lambda=0.1, n_critic=5, lr_d=5e-4, lr_g=5e-4, beta2=0.9, steps=3000,
                      eval_every=100),
-        "all 8 modes covered and the exact W1 halved",
+        "all 8 modes hit and the exact W1 halved",
         _all_modes, within_steps=800, charts=("samples", "critic", "coverage", "histogram")),
     Preset(
         "wgan-clip", "WGAN with weight clipping: why the gradient penalty exists",
