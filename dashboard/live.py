@@ -65,7 +65,7 @@ def _live(token: str) -> None:
 
 
 def _drawn(entry: Entry, run_status: str) -> tuple:
-    """What the full page was drawn for: the timers depend on the status, the sidebar on the settings."""
+    """What the full page was drawn for: the sidebar depends on the status (Start or Resume) and the settings."""
     return run_status, entry.run.config, entry.meta.get("preset")
 
 
