@@ -216,17 +216,19 @@ def _records(path: Path) -> list[tuple[int, bytes]]:
 
 
 # --- where runs are -------------------------------------------------------------------------------------
-def resolve(logdir: Path, name: str) -> Path:
-    """The run directory `name` inside `logdir`; LogdirError for anything else (an absolute path, `..`, a
-    symbolic link that leads out, a folder that is not a run directory)."""
+def resolve(logdir: Path, name: str, markers: tuple[str, ...] = (METRICS, CONFIG),
+            kind: str = "run directory") -> Path:
+    """The run directory `name` inside `logdir` (or, with `markers` and `kind`, another folder known by the
+    files it holds: a sweep's sweep.json); LogdirError for anything else (an absolute path, `..`, a
+    symbolic link that leads out, a folder that is not one)."""
     root = Path(logdir).resolve()
     if not name or Path(name).is_absolute() or "\\" in name or "\x00" in name:
-        raise LogdirError(f"{name!r} is not the name of a run in the log directory")
+        raise LogdirError(f"{name!r} is not the name of a {kind} in the log directory")
     path = (root / name).resolve()
     if path == root or not path.is_relative_to(root):
         raise LogdirError(f"{name!r} is outside the log directory: refused")
-    if not (path / METRICS).is_file() and not (path / CONFIG).is_file():
-        raise LogdirError(f"{name!r} is not a run directory in the log directory (no {METRICS})")
+    if not any((path / marker).is_file() for marker in markers):
+        raise LogdirError(f"{name!r} is not a {kind} in the log directory (no {markers[0]})")
     return path
 
 
