@@ -110,6 +110,13 @@ class RunDirectory:
                              if isinstance(v, float) else v for v in row])
         append_lines(self._fd, buffer.getvalue().encode())
 
+    def close(self) -> None:
+        """Close the appended files (metrics.csv and the log's) without writing anything else."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.log.close()
+
     def follow(self, progress: bool, checkpoint_every: float = 0.0) -> None:
         """Wait for the run to stop training, drawing a progress bar on a terminal and saving a checkpoint
         every `checkpoint_every` seconds (0: only at the end)."""

@@ -13,7 +13,7 @@ import time
 import traceback
 from collections import deque
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -21,6 +21,16 @@ from .config import FIELDS, LIVE_FIELDS, Config, ConfigError
 from .metrics import Event, MetricsStore
 from .info import STEP_KINDS
 from .train import Trainer
+
+
+class Attachment(Protocol):
+    """What `Run.attach` takes: called on the training thread only."""
+
+    def begin(self, run: "Run", trainer: Trainer) -> None: ...
+    def rows(self, table: np.ndarray) -> None: ...
+    def __call__(self, run: "Run", trainer: Trainer) -> None: ...
+    def end(self, run: "Run") -> None: ...
+
 
 FLUSH_SECONDS = 0.1  # how stale a chart may be: rows are fetched from the device at most this often
 ROLLBACK_SECONDS = 1.0  # how often the last known-good weights are copied (what a divergence restores)
@@ -42,6 +52,7 @@ class Run:
         self._factory = factory
         self._hooks = list(hooks or [])
         self._sinks = list(sinks or [])
+        self._attached: list[Attachment] = []
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._sent = 0  # commands posted, and commands the thread has applied: `wait` needs both equal
         self._applied = 0
@@ -119,6 +130,28 @@ class Run:
         future: Future = Future()
         self._send("call", fn, future)
         return future
+
+    def attach(self, recorder: Attachment) -> Future:
+        """Add `recorder` between two steps, once pending rows are in the store: `recorder.begin(run,
+        trainer)` sees every row so far, `recorder.rows(table)` then gets every row flushed after (none lost,
+        none twice), `recorder(run, trainer)` runs after each flush like a hook, and `recorder.end(run)`
+        when it is detached or the thread ends (gancore.recorder records a live run this way)."""
+        def add(trainer: Trainer) -> None:
+            recorder.begin(self, trainer)
+            self._sinks.append(recorder.rows)
+            self._hooks.append(recorder)
+            self._attached.append(recorder)
+        return self.call(add)
+
+    def detach(self, recorder: Attachment) -> Future:
+        """Remove `recorder` between two steps, after a flush, and call its `end`."""
+        def remove(trainer: Trainer) -> None:
+            if recorder in self._attached:
+                self._attached.remove(recorder)
+                self._sinks.remove(recorder.rows)
+                self._hooks.remove(recorder)
+                recorder.end(self)
+        return self.call(remove)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop training and join the thread; idempotent."""
@@ -200,6 +233,11 @@ class Run:
             self._set_status("error", f"{type(exc).__name__}: {exc}")
             self._mode = "idle"
         finally:
+            for recorder in self._attached:  # a recording ends with the thread, saying how the run ended
+                try:
+                    recorder.end(self)
+                except Exception:
+                    pass
             self._stopped.set()
             while (command := self._next_command()) is not None:  # nobody may wait forever on a reply
                 if isinstance(command[-1], Future):
