@@ -585,8 +585,8 @@ def image_grid(frame: Frame | None, scale: int = 2) -> np.ndarray | None:
     """The image frame as one uint8 picture (a row per class when conditional), upscaled for a projector."""
     if not isinstance(frame, ImageFrame):
         return None
-    from gancore.render import frame_picture
-    picture = frame_picture(frame)
+    from gancore.render import image_grid as tiles
+    picture = tiles(frame.images, frame.rows)
     return np.kron(picture, np.ones((scale, scale), np.uint8)) if scale > 1 else picture
 
 

@@ -123,8 +123,9 @@ def events_csv(snapshot: Snapshot) -> str:
 
 
 def sample_png(frame: Frame | None) -> bytes | None:
-    """The current samples as a PNG, drawn by the engine's renderer (the same picture the CLI saves)."""
+    """The current samples as a PNG with a title, axes and a legend, drawn by the engine's renderer (the
+    same picture as the command line's samples.png)."""
     if frame is None:
         return None
-    from gancore.render import frame_picture, png
-    return png(frame_picture(frame))
+    from gancore.render import frame_png
+    return frame_png(frame)

@@ -1,4 +1,5 @@
-"""The run directory the command line writes: config, metrics, events, evaluations, pictures, checkpoint, summary.
+"""The run directory the command line writes: config, metrics, events, evaluations, pictures, checkpoint,
+summary, and report.html (the settings, the summary and the Live tab's figures: dashboard/report.py).
 
 metrics.csv is streamed as rows are flushed (full resolution however long the run; the in-memory store
 keeps only a bounded history), one write per flush, so a killed process leaves whole lines. Every
@@ -27,7 +28,7 @@ from .config import Config, ConfigError
 from .evaluate.evaluator import Evaluator
 from .logdir import LogWriter, append_lines
 from .measures import EVAL_MEASURES
-from .render import frame_picture, png
+from .render import frame_png
 from .run import Run
 
 W_CRITIC_WINDOW = 50  # the critic's estimate is noisy per step: the summary averages the last 50 steps
@@ -154,7 +155,7 @@ class RunDirectory:
         atomic.write_text(self.out / "events.jsonl", "".join(line + "\n" for line in lines))
 
     def write(self, status: str) -> tuple[dict[str, Any], list[str]]:
-        """Final evaluation, checkpoint, pictures, events and summary.json (also for diverged runs).
+        """Final evaluation, checkpoint, pictures, events, summary.json and report.html (also for diverged runs).
         A run whose thread failed gets its events and summary only. Returns the summary and the files that
         could not be written, each with its reason: one failing file does not stop the others."""
         if self._fd is not None:
@@ -175,7 +176,7 @@ class RunDirectory:
             attempt("evaluation", evaluate)
             attempt("checkpoint.pt", lambda: run.call(self._save).result())
             attempt("samples.png", lambda: atomic.write_bytes(
-                self.out / "samples.png", png(frame_picture(run.call(self.evaluator.final_frame).result()))))
+                self.out / "samples.png", frame_png(run.call(self.evaluator.final_frame).result())))
             if result.get("real") is not None:
                 arrays = {k: result[k] for k in ("real", "fake", "centres", "stds") if result.get(k) is not None}
                 attempt("samples.npz", lambda: atomic.replace_with(
@@ -187,6 +188,8 @@ class RunDirectory:
                             run.reason if status == "error" else None)
         attempt("summary.json", lambda: atomic.write_text(self.out / "summary.json",
                                                           json.dumps(summary, indent=2) + "\n"))
+        attempt("report.html", lambda: atomic.write_text(self.out / "report.html",
+                                                         _report(self.out, run.config, summary)))
         return summary, problems
 
 
@@ -212,6 +215,15 @@ class RecordingEvaluator(Evaluator):
         picture = super().frame(trainer)
         self.log.frame(picture, force=True)
         return picture
+
+
+def _report(out: Path, config: Config, summary: dict[str, Any]) -> str:
+    """report.html, from the run directory as the dashboard's recorded view reads it back (the final
+    evaluation and picture included), drawn by the dashboard's own figure builders. Plotly is imported
+    only here: the engine loads no viewer library unless a report is written."""
+    from dashboard.report import report_html
+    from .logdir import RunReader
+    return report_html(RunReader(out).snapshot(), config, summary)
 
 
 def _facts(snap) -> dict[str, Any]:
