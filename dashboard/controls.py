@@ -22,7 +22,7 @@ from gancore.data import DATASETS, DataError
 from gancore.info import STEP_KINDS
 from gancore.presets import PRESETS
 
-from . import join, share
+from . import join, recording, share
 from .access import Binding, Refused
 from .runs import Busy, Entry, registry, server_side
 
@@ -255,6 +255,7 @@ def sidebar(binding: Binding) -> None:
             _join_code()
         _preset_picker(entry, errors)
         _buttons(entry, errors)
+        recording.control(binding)
         _explanation(entry)
         if pending:
             changes = ", ".join(f"{k} {display_value(k, config)} → {'default' if v is None else v}"

@@ -11,7 +11,6 @@ a live run gives (the reader's, here), through the same shared figure cache.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -28,18 +27,11 @@ from gancore.records import ImageFrame
 from . import charts, status
 from .controls import interval
 from .live import SHOW, cached, chart
+from .recording import LOGDIR_ENV, logdir
 
-LOGDIR_ENV = "GANCORE_LOGDIR"
-DEFAULT_LOGDIR = "runs"  # in the working directory, used when it exists and GANCORE_LOGDIR is not set
+FOLLOWED = ("running", "ready", "paused")  # statuses whose directory may still grow (a dashboard's recording)
 READERS_KEPT = 8  # open run directories shared by every session (the least recently used is closed)
 SPEEDS = (1, 2, 5, 10)  # recorded steps (pictures or evaluations) "Play" moves by per refresh
-
-
-def logdir() -> Path | None:
-    """The log directory this server serves, or None when there is none."""
-    named = os.environ.get(LOGDIR_ENV, "")
-    path = Path(named or DEFAULT_LOGDIR)
-    return path if path.is_dir() else None
 
 
 class Readers:
@@ -114,7 +106,7 @@ def page(name: str) -> None:
     latest, _, _, _ = READERS.view(path, None, 0.0)
     st.session_state["_recorded_status"] = latest.status
     every = interval()
-    ticking = every if latest.status == "running" or st.session_state.get("play") else None
+    ticking = every if latest.status in FOLLOWED or st.session_state.get("play") else None
     st.fragment(run_every=ticking)(_view)(str(path), every or 1.0)
 
 
