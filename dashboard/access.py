@@ -79,3 +79,15 @@ def bind(entry: Entry, params: dict[str, str], *, created: bool = False) -> Bind
     if created or same(params.get("ctl"), entry.control_key):
         return Binding(entry, "owner")
     return Binding(entry, "viewer")
+
+
+def sweep_refusal(binding: Binding) -> str | None:
+    """Why this session may not launch a sweep, or None when it may. A sweep takes training slots from
+    everyone: in a class only the instructor launches one; elsewhere the owner of the page's run, never a
+    watcher."""
+    if binding.role == "instructor" or (binding.role == "owner" and not classroom()):
+        return None
+    if classroom():
+        return "Only the instructor can launch a sweep in a class. Its map opens for everyone once it is running."
+    return ("You are watching this run, so you cannot launch a sweep here: open the dashboard without this link "
+            "for a page of your own.")

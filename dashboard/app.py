@@ -1,7 +1,8 @@
 """gancore's live dashboard: `streamlit run dashboard/app.py`. Page layout only.
 
-The page attaches to a run (session.py), draws the sidebar from the Config (controls.py) and four tabs:
-Live (live.py), Theory (theory_page.py), Compare and Share (views.py). Training happens in the engine's thread; this
+The page attaches to a run (session.py), draws the sidebar from the Config (controls.py) and five tabs:
+Live (live.py), Theory (theory_page.py), Compare and Share (views.py), Sweep (sweep_launch.py;
+`?sweep=NAME` is a sweep's map, sweeps.py). Training happens in the engine's thread; this
 script only reads snapshots and posts commands.
 """
 
@@ -16,12 +17,16 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts dashboard
 
 import streamlit as st  # noqa: E402
 
-from dashboard import controls, live, recorded, session, theory_page, views  # noqa: E402
+from dashboard import controls, live, recorded, session, sweep_launch, sweeps, theory_page, views  # noqa: E402
 
 st.set_page_config(page_title="gancore · watch GANs train", page_icon="🎛️", layout="wide",
                    initial_sidebar_state="expanded")
 
+if "sweep" in st.query_params:  # a sweep's map (sweeps.py): read-only too
+    sweeps.page(st.query_params["sweep"])
+    st.stop()
 if "dir" in st.query_params:  # a recorded run (recorded.py): read-only, so no run is made for this page
+    sweeps.back_button(st.query_params["dir"])
     recorded.page(st.query_params["dir"])
     st.stop()
 binding = session.attach()
@@ -45,8 +50,8 @@ if st.session_state["presenter"]:
     st.stop()
 
 # Only the open tab runs (on_change="rerun"): hidden live charts would still redraw every second.
-live_tab, theory_tab, compare_tab, share_tab = st.tabs(["Live", "Theory", "Compare", "Share & export"], key="tab",
-                                                       on_change="rerun")
+live_tab, theory_tab, compare_tab, share_tab, sweep_tab = st.tabs(["Live", "Theory", "Compare", "Share & export",
+                                                                   "Sweep"], key="tab", on_change="rerun")
 if live_tab.open:
     with live_tab:
         live.live_tab(entry)
@@ -59,3 +64,6 @@ if compare_tab.open:
 if share_tab.open:
     with share_tab:
         views.share_tab(binding)
+if sweep_tab.open:
+    with sweep_tab:
+        sweep_launch.sweep_tab(binding)

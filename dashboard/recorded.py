@@ -15,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -35,8 +35,9 @@ SPEEDS = (1, 2, 5, 10)  # recorded steps (pictures or evaluations) "Play" moves 
 
 
 class Readers:
-    """One RunReader per open run directory for every session, refreshed at most once per `every` seconds
-    whoever asks; a lock keeps one session's read from racing another's."""
+    """One RunReader per open run directory for every session, refreshed at most twice per `every` seconds
+    whoever asks (a page ticking every `every` seconds comes back a little early as often as late: a
+    whole `every` would skip every other tick); a lock keeps one session's read from racing another's."""
 
     def __init__(self, limit: int = READERS_KEPT) -> None:
         self._lock = threading.Lock()
@@ -49,7 +50,7 @@ class Readers:
             reader, read_at = self._readers.pop(path, (None, 0.0))
             if reader is None:
                 reader, read_at = RunReader(path), time.monotonic()
-            elif time.monotonic() - read_at >= every:
+            elif time.monotonic() - read_at >= every / 2:
                 reader.refresh()
                 read_at = time.monotonic()
             self._readers[path] = (reader, read_at)
@@ -86,21 +87,29 @@ def _leave() -> None:
 
 
 # --- the page ---------------------------------------------------------------------------------------------
+def opened(name: str, resolver: Callable[[Path, str], Path], what: str) -> Path | None:
+    """The folder `name` of the log directory, through `resolver` (logdir.resolve or one built on it), or
+    None after saying on the page why it cannot be opened."""
+    root = logdir()
+    if root is None:
+        st.error(f"This server has no log directory: start it with {LOGDIR_ENV}=DIR.")
+        return None
+    try:
+        return resolver(root, name)
+    except LogdirError as exc:
+        st.error(f"**This {what} cannot be opened:** {exc}")
+        return None
+
+
 def page(name: str) -> None:
     """A recorded run, read-only; a name that is not a run inside the log directory is refused."""
-    root = logdir()
     with st.sidebar:
         st.button("New live run", on_click=_leave, width="stretch")
         st.toggle("Play", key="play", help="Replay the recorded pictures and evaluations from the scrubber on.")
         st.select_slider("Speed (recorded steps per refresh)", SPEEDS, key="speed")
     sidebar_list(name)
-    if root is None:
-        st.error(f"This server has no log directory: start it with {LOGDIR_ENV}=DIR.")
-        return
-    try:
-        path = resolve(root, name)
-    except LogdirError as exc:
-        st.error(f"**This recorded run cannot be opened:** {exc}")
+    path = opened(name, resolve, "recorded run")
+    if path is None:
         return
     st.markdown(f"#### gancore · recorded run `{name}` · read-only")
     latest, _, _, _ = READERS.view(path, None, 0.0)

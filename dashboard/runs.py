@@ -98,6 +98,7 @@ class Registry:
         self._entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self._held = 0  # slots held by training outside the registry's runs (a sweep's workers)
         self.featured: str | None = None
         if reap_every:
             threading.Thread(target=self._reaper, args=(reap_every,), name="gancore-reaper", daemon=True).start()
@@ -111,7 +112,7 @@ class Registry:
         run = self._factory(config)  # built outside the lock: an image data set takes a moment to load
         entry = Entry(secrets.token_urlsafe(8), run, meta=dict(meta))
         with self._lock:
-            if len(self._entries) < self.capacity:
+            if len(self._entries) + self._held < self.capacity:
                 self._entries[entry.token] = entry
                 return entry
         run.stop()  # another session took the last slot meanwhile
@@ -151,7 +152,23 @@ class Registry:
 
     def in_use(self) -> int:
         with self._lock:
-            return len(self._entries)
+            return len(self._entries) + self._held
+
+    def hold(self, slots: int) -> None:
+        """Take `slots` training slots for training that is not a run of this registry (a sweep's worker
+        processes); Busy, taking none, when fewer are free. `release_slots` gives them back."""
+        self.reap()
+        with self._lock:
+            free = self.capacity - len(self._entries) - self._held
+            if slots > free:
+                raise Busy(f"A sweep of {slots} worker{'s' if slots != 1 else ''} needs {slots} training "
+                           f"slot{'s' if slots != 1 else ''}; {max(free, 0)} of {self.capacity} are free on this "
+                           "machine. Choose fewer workers, or wait for runs to finish.")
+            self._held += slots
+
+    def release_slots(self, slots: int) -> None:
+        with self._lock:
+            self._held = max(self._held - slots, 0)
 
     def _busy_message(self) -> str:
         return (f"All training slots are busy ({self.capacity} of {self.capacity} runs in use on this machine). "

@@ -66,22 +66,40 @@ def run_sweep(args: argparse.Namespace) -> int:
     prog = "gancore sweep"
     try:
         plan = _plan(args)
-    except ConfigError as exc:
-        bad = flag(exc.field) if exc.field in FIELDS or exc.field in (*OWN_FLAGS, "grid", "seeds", "workers") \
-            else exc.field
-        print(f"{prog}: error: {bad}: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE
     except ValueError as exc:
-        print(f"{prog}: error: {_first_line(exc)}", file=sys.stderr)
+        print(f"{prog}: error: {usage_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return _execute(plan, progress=not args.no_progress and sys.stderr.isatty())
+        return execute(plan, progress=not args.no_progress and sys.stderr.isatty())
     except OSError as exc:
         print(f"{prog}: error: {_first_line(exc)}", file=sys.stderr)
         return 1
 
 
-class _Plan:
+def usage_error(exc: ValueError) -> str:
+    """Bad sweep input in one line, the setting named as its flag (`--grid: lr_d=abc: ...`)."""
+    if isinstance(exc, ConfigError):
+        bad = flag(exc.field) if exc.field in FIELDS or exc.field in (*OWN_FLAGS, "grid", "seeds", "workers") \
+            else exc.field
+        return f"{bad}: {exc.message}"
+    return _first_line(exc)
+
+
+def plan_of(argv: Sequence[str]) -> Plan:
+    """The plan of `gancore sweep ARGV`, for a caller that is not the command line (the dashboard): bad input
+    raises ValueError, its one line as usage_error words it; nothing is written."""
+    parser = _Parser(prog="gancore", exit_on_error=False)
+    add_sweep_parser(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    try:
+        args = parser.parse_args(["sweep", *argv])
+    except (argparse.ArgumentError, SystemExit) as exc:
+        raise ValueError(f"bad sweep settings: {exc}") from None
+    return _plan(args)
+
+
+class Plan:
+    """A validated sweep: its folder, axes, runs (cells) and settings, and where it runs."""
+
     def __init__(self, out: Path, axes: list[Axis], cells: list[Cell], settings: dict[str, Any],
                  scheduler: str | None, workers: int, threads: int, checkpoint_every: float) -> None:
         self.out, self.axes, self.cells, self.settings = out, axes, cells, settings
@@ -89,7 +107,7 @@ class _Plan:
             checkpoint_every
 
 
-def _plan(args: argparse.Namespace) -> _Plan:
+def _plan(args: argparse.Namespace) -> Plan:
     from .__main__ import _cores, _seconds, _threads
     from .outputs import check_out
     preset = SWEEP_PRESETS.get(args.sweep_preset) if args.sweep_preset else None
@@ -110,7 +128,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
                 "outcome": args.outcome, "sweep_preset": args.sweep_preset,
                 "explanation": preset.explanation if preset else None,
                 "scheduler": args.scheduler, "workers": None if args.scheduler else workers}
-    return _Plan(out, axes, cells(base, axes, seeds), settings, args.scheduler, workers,
+    return Plan(out, axes, cells(base, axes, seeds), settings, args.scheduler, workers,
                  _threads(args.threads, base) or 1, _seconds("checkpoint_every", args.checkpoint_every))
 
 
@@ -175,9 +193,15 @@ def finished_row(cell: Cell, out: Path) -> dict[str, Any] | None:
     return {**extra, **_headline(summary)}
 
 
-def _execute(plan: _Plan, progress: bool) -> int:
+def write_settings(plan: Plan) -> None:
+    """The sweep's folder and its sweep.json, the first thing a sweep writes: from then on it can be opened."""
     plan.out.mkdir(parents=True, exist_ok=True)
     atomic.write_text(plan.out / "sweep.json", json.dumps(plan.settings, indent=2) + "\n")
+
+
+def execute(plan: Plan, progress: bool = False) -> int:
+    """Train `plan`'s runs not already finished; 0, or EXIT_INTERRUPTED after Ctrl-C."""
+    write_settings(plan)
     rows: dict[str, dict[str, Any]] = {}
     todo = []
     for cell in plan.cells:
@@ -185,7 +209,7 @@ def _execute(plan: _Plan, progress: bool) -> int:
         if done is None:
             todo.append(cell)
         else:
-            rows[cell.name] = _row(cell, done)
+            rows[cell.name] = cell_row(cell, done)
     print(f"sweep: {len(plan.cells)} runs, {len(rows)} already finished, {len(todo)} to train", file=sys.stderr)
     interrupted = False
     if todo:
@@ -200,7 +224,7 @@ def _execute(plan: _Plan, progress: bool) -> int:
     return 0
 
 
-def _train_all(plan: _Plan, todo: list[Cell], rows: dict[str, dict], progress: bool) -> bool:
+def _train_all(plan: Plan, todo: list[Cell], rows: dict[str, dict], progress: bool) -> bool:
     """Submit every run, collect them as they finish (sweep.csv rewritten each time); True if Ctrl-C."""
     from distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
@@ -225,7 +249,7 @@ def _train_all(plan: _Plan, todo: list[Cell], rows: dict[str, dict], progress: b
                     result = future.result()
                 except Exception as exc:  # the run's worker was lost twice (KilledWorker) or the task broke
                     result = {"status": "error", "reason": f"{type(exc).__name__}: {_first_line(exc)}"}
-                rows[cell.name] = _row(cell, {**result, "trained": True})
+                rows[cell.name] = cell_row(cell, {**result, "trained": True})
                 failed += result["status"] != "completed"
                 bar.update(1)
                 bar.set_postfix(running=min(slots, len(todo) - bar.n), failed=failed)
@@ -244,19 +268,25 @@ COLUMNS = ("seed", "status", "reason", "worker", "seconds", "steps", *HEADLINE, 
            "run")
 
 
-def _row(cell: Cell, result: dict[str, Any]) -> dict[str, Any]:
+def cell_row(cell: Cell, result: dict[str, Any]) -> dict[str, Any]:
+    """A run's sweep.csv row: its grid values, seed and run directory's name, then what the run gave."""
     return {**{k: v for k, v in cell.values}, "seed": cell.seed, "run": cell.name, **result}
 
 
-def _write_results(plan: _Plan, rows: dict[str, dict]) -> None:
+def csv_text(row: dict[str, Any]) -> dict[str, str]:
+    """A row as sweep.csv holds it (and as the map and the page read it): every value as text."""
+    return {k: value_text(v) if v is not None else "" for k, v in row.items()}
+
+
+def _write_results(plan: Plan, rows: dict[str, dict]) -> None:
     _write_csv(plan, rows)
     axes = [(a.name, [value_text(v) for v in a.values]) for a in plan.axes]
     title = plan.settings["sweep_preset"] or " x ".join(a.name for a in plan.axes)
-    image = draw(_read_csv(plan.out / "sweep.csv"), axes, plan.settings["outcome"], f"Sweep: {title}")
+    image = draw(read_csv(plan.out / "sweep.csv"), axes, plan.settings["outcome"], f"Sweep: {title}")
     atomic.replace_with(plan.out / "sweep.png", lambda f: image.save(f, format="PNG"))
 
 
-def _write_csv(plan: _Plan, rows: dict[str, dict]) -> None:
+def _write_csv(plan: Plan, rows: dict[str, dict]) -> None:
     """All rows so far, in grid order, replaced atomically: a reader never sees half a file."""
     names = [a.name for a in plan.axes] + list(COLUMNS)
     buffer = io.StringIO()
@@ -264,11 +294,11 @@ def _write_csv(plan: _Plan, rows: dict[str, dict]) -> None:
     writer.writeheader()
     for cell in plan.cells:
         if cell.name in rows:
-            writer.writerow({k: value_text(v) if v is not None else "" for k, v in rows[cell.name].items()})
+            writer.writerow(csv_text(rows[cell.name]))
     atomic.write_text(plan.out / "sweep.csv", buffer.getvalue())
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+def read_csv(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 

@@ -1,7 +1,9 @@
 """sweep.png: the sweep's answer in one picture, drawn with Pillow (the engine imports no plotting library).
 
 A heatmap over the first two grid axes of one outcome, the median over seeds with the spread as
-"median (min-max)", and each cell's dominant diagnosis; further axes become small multiples.
+"median (min-max)", and each cell's dominant diagnosis; further axes become small multiples. What a cell
+says (`summarise_cells`, `cell_text`), where it sits (`layout`) and the colour scale (`scale`) are shared
+with the dashboard's Sweep view, which draws the same map with Plotly.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
@@ -40,13 +43,18 @@ def dominant(labels: Sequence[str]) -> str:
     return min(counts, key=lambda label: (-counts[label], _rank(label))) if counts else ""
 
 
-def summarise_cells(rows: list[dict[str, Any]], axes: list[str], outcome: str) -> dict[tuple, dict[str, Any]]:
-    """Per grid cell (tuple of axis values as text): median, min, max of the outcome, runs, dominant label."""
+def group_rows(rows: list[dict[str, Any]], axes: list[str]) -> dict[tuple, list[dict[str, Any]]]:
+    """The rows of each grid cell (tuple of axis values as text), in the order given."""
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault(tuple(str(row[a]) for a in axes), []).append(row)
+    return groups
+
+
+def summarise_cells(rows: list[dict[str, Any]], axes: list[str], outcome: str) -> dict[tuple, dict[str, Any]]:
+    """Per grid cell (tuple of axis values as text): median, min, max of the outcome, runs, dominant label."""
     out = {}
-    for key, group in groups.items():
+    for key, group in group_rows(rows, axes).items():
         values = sorted(v for v in (_number(r.get(outcome)) for r in group) if v is not None)
         out[key] = {"median": _median(values), "min": values[0] if values else None,
                     "max": values[-1] if values else None, "runs": len(group),
@@ -54,17 +62,61 @@ def summarise_cells(rows: list[dict[str, Any]], axes: list[str], outcome: str) -
     return out
 
 
-def draw(rows: list[dict[str, Any]], axes: list[tuple[str, list[str]]], outcome: str, title: str) -> Image.Image:
-    """The map of `rows` (sweep.csv rows) over `axes` ((name, values as text) in grid order)."""
-    names = [a for a, _ in axes]
-    stats = summarise_cells(rows, names, outcome)
-    known = [s["median"] for s in stats.values() if s["median"] is not None]
-    lo = min([0.0, *known])  # from zero: no modes covered is the darkest colour, not the mid-point
-    hi = max(known) if known and max(known) > lo else lo + 1.0
+@dataclass(frozen=True)
+class Layout:
+    """Where each cell of the map sits: rows are the first axis's values, columns the second's, and one
+    panel per combination of the further axes (small multiples)."""
+    names: tuple[str, ...]  # the grid's axes, in grid order
+    y_name: str
+    ys: tuple[str, ...]
+    x_name: str
+    xs: tuple[str, ...]
+    rest: tuple[str, ...]  # the further axes' names
+    panels: tuple[tuple[str, ...], ...]  # their values, one tuple per panel ((): a single panel)
+
+    def key(self, y: str, x: str, panel: tuple[str, ...]) -> tuple[str, ...]:
+        """The cell's key in summarise_cells' result."""
+        return (y, x, *panel)[:len(self.names)]
+
+    def title(self, panel: tuple[str, ...]) -> str:
+        return ", ".join(f"{n}={v}" for n, v in zip(self.rest, panel))
+
+
+def layout(axes: list[tuple[str, list[str]]]) -> Layout:
+    """The layout of `axes` ((name, values as text) in grid order); one axis is a single row."""
+    names = tuple(a for a, _ in axes)
     if len(axes) == 1:
         axes = [*axes, ("", [""])]
     (y_name, ys), (x_name, xs), rest = axes[0], axes[1], axes[2:]
-    panels = list(itertools.product(*(v for _, v in rest))) or [()]
+    panels = tuple(itertools.product(*(v for _, v in rest))) or ((),)
+    return Layout(names, y_name, tuple(ys), x_name, tuple(xs), tuple(n for n, _ in rest), panels)
+
+
+def scale(stats: dict[tuple, dict[str, Any]]) -> tuple[float, float]:
+    """The colour scale's ends: from zero (no modes covered is the darkest colour, not the mid-point) to the
+    largest median."""
+    known = [s["median"] for s in stats.values() if s["median"] is not None]
+    lo = min([0.0, *known])
+    hi = max(known) if known and max(known) > lo else lo + 1.0
+    return lo, hi
+
+
+def cell_text(stat: dict[str, Any]) -> str:
+    """A cell's number: "median (min-max)" over its seeds."""
+    median = stat["median"]
+    return "no value" if median is None else f"{_fmt(median)} ({_fmt(stat['min'])}-{_fmt(stat['max'])})"
+
+
+def subtitle(outcome: str) -> str:
+    return f"{outcome}: median over seeds (min-max); the word is the dominant diagnosis"
+
+
+def draw(rows: list[dict[str, Any]], axes: list[tuple[str, list[str]]], outcome: str, title: str) -> Image.Image:
+    """The map of `rows` (sweep.csv rows) over `axes` ((name, values as text) in grid order)."""
+    grid = layout(axes)
+    stats = summarise_cells(rows, list(grid.names), outcome)
+    lo, hi = scale(stats)
+    ys, xs, panels = grid.ys, grid.xs, grid.panels
     columns = min(len(panels), 2 if len(xs) > 3 else 3)
     font, small, big = (ImageFont.load_default(size=s) for s in (22, 18, 30))
     left, top, gap = 190, 120, 40
@@ -76,27 +128,25 @@ def draw(rows: list[dict[str, Any]], axes: list[tuple[str, list[str]]], outcome:
     image = Image.new("RGB", (WIDTH, height), "white")
     pen = ImageDraw.Draw(image)
     pen.text((WIDTH // 2, 40), title, fill="black", font=big, anchor="mm")
-    pen.text((WIDTH // 2, 80), f"{outcome}: median over seeds (min-max); the word is the dominant diagnosis",
-             fill=(60, 60, 60), font=small, anchor="mm")
+    pen.text((WIDTH // 2, 80), subtitle(outcome), fill=(60, 60, 60), font=small, anchor="mm")
     for p, panel in enumerate(panels):
         x0 = left + (p % columns) * (panel_w + gap)
         y0 = top + (p // columns) * panel_h
-        if rest:
-            label = ", ".join(f"{n}={v}" for (n, _), v in zip(rest, panel))
-            pen.text((x0 + panel_w // 2, y0 + 12), label, fill="black", font=font, anchor="mm")
+        if grid.rest:
+            pen.text((x0 + panel_w // 2, y0 + 12), grid.title(panel), fill="black", font=font, anchor="mm")
         y0 += 30
         for (i, y), (j, x) in itertools.product(enumerate(ys), enumerate(xs)):
-            key = tuple(v for v in (y, x, *panel))[:len(names)]
             box = (x0 + j * cell_w, y0 + i * cell_h, x0 + (j + 1) * cell_w - 2, y0 + (i + 1) * cell_h - 2)
-            _cell(pen, box, stats.get(key), lo, hi, font, small)
+            _cell(pen, box, stats.get(grid.key(y, x, panel)), lo, hi, font, small)
         for j, x in enumerate(xs):
             pen.text((x0 + j * cell_w + cell_w // 2, y0 + len(ys) * cell_h + 16), x, fill="black", font=font,
                      anchor="mm")
-        pen.text((x0 + panel_w // 2, y0 + len(ys) * cell_h + 46), x_name, fill="black", font=font, anchor="mm")
+        pen.text((x0 + panel_w // 2, y0 + len(ys) * cell_h + 46), grid.x_name, fill="black", font=font,
+                 anchor="mm")
         if p % columns == 0:
             for i, y in enumerate(ys):
                 pen.text((x0 - 12, y0 + i * cell_h + cell_h // 2), y, fill="black", font=font, anchor="rm")
-            pen.text((x0 - 12, y0 - 14), y_name, fill="black", font=font, anchor="rm")
+            pen.text((x0 - 12, y0 - 14), grid.y_name, fill="black", font=font, anchor="rm")
     _colour_bar(pen, (left, height - 60, left + 400, height - 36), lo, hi, outcome, small)
     return image
 
@@ -107,12 +157,11 @@ def _cell(pen: ImageDraw.ImageDraw, box: tuple, stat: dict | None, lo: float, hi
         pen.text(_centre(box), "pending", fill=(120, 120, 120), font=small, anchor="mm")
         return
     median = stat["median"]
-    colour = (190, 190, 190) if median is None else _colour((median - lo) / (hi - lo) if hi > lo else 0.5)
-    ink = "black" if sum(c * w for c, w in zip(colour, (0.3, 0.59, 0.11))) > 140 else "white"
+    colour = (190, 190, 190) if median is None else colour_of(median, lo, hi)
     pen.rectangle(box, fill=colour)
+    ink = text_colour(colour)
     cx, cy = _centre(box)
-    text = "no value" if median is None else f"{_fmt(median)} ({_fmt(stat['min'])}-{_fmt(stat['max'])})"
-    pen.text((cx, cy - 14), text, fill=ink, font=font, anchor="mm")
+    pen.text((cx, cy - 14), cell_text(stat), fill=ink, font=font, anchor="mm")
     pen.text((cx, cy + 16), stat["label"], fill=ink, font=small, anchor="mm")
 
 
@@ -122,6 +171,16 @@ def _colour_bar(pen: ImageDraw.ImageDraw, box: tuple, lo: float, hi: float, outc
         pen.line((x, y0, x, y1), fill=_colour((x - x0) / (x1 - x0)))
     pen.text((x0 - 10, (y0 + y1) // 2), _fmt(lo), fill="black", font=font, anchor="rm")
     pen.text((x1 + 10, (y0 + y1) // 2), f"{_fmt(hi)}  {outcome}", fill="black", font=font, anchor="lm")
+
+
+def text_colour(colour: tuple[int, int, int]) -> str:
+    """Black on a light cell, white on a dark one."""
+    return "black" if sum(c * w for c, w in zip(colour, (0.3, 0.59, 0.11))) > 140 else "white"
+
+
+def colour_of(value: float, lo: float, hi: float) -> tuple[int, int, int]:
+    """The colour of `value` on the scale lo..hi."""
+    return _colour((value - lo) / (hi - lo) if hi > lo else 0.5)
 
 
 def _colour(t: float) -> tuple[int, int, int]:

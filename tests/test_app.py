@@ -299,7 +299,7 @@ def test_past_the_capacity_a_clear_busy_message(monkeypatch) -> None:
 # --- other tabs --------------------------------------------------------------------------------------------------
 def test_only_the_open_tab_runs(app: AppTest) -> None:
     open_page(app)
-    assert [t.label for t in app.tabs] == ["Live", "Theory", "Compare", "Share & export"]
+    assert [t.label for t in app.tabs] == ["Live", "Theory", "Compare", "Share & export", "Sweep"]
     assert any(m.label == "Step" for m in app.metric) and not any(m.label == "W1(P, Q)" for m in app.metric)
 
 
