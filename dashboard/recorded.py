@@ -172,12 +172,16 @@ def _strip(snap: Snapshot, latest: Snapshot) -> None:
     cols[0].metric("Status", latest.status)
     with cols[1].container(key="step-counter"):
         st.metric("Step", numbers["step"])
+    stamp = status.logged_at(latest) if snap.step == latest.step else ""
+    if stamp:  # when the newest step is shown: when it was written (bench/follow.py reads it)
+        with cols[1].container(key="logged-at"):
+            st.caption(f"logged {stamp}")
     cols[2].metric(numbers["distance_label"], numbers["distance"])
     cols[3].metric(numbers["coverage_label"], numbers["coverage"])
     cols[4].metric("High quality", numbers["quality"])
     if latest.reason:
         st.caption(f"{latest.status}: {latest.reason}")
-    for banner in status.diagnosis_banners(latest.diagnoses):
+    for banner in status.diagnosis_banners(snap.diagnoses):  # as they were at the scrubbed step
         SHOW[banner.level](banner.text)
 
 

@@ -337,6 +337,7 @@ class RunReader:
         self._meta = self._read_meta()
         self._version = 0
         self._snapshot: Snapshot | None = None
+        self._diagnosed: tuple = (None, None, ())  # (version, step, diagnoses) of the last `at`
         self.refresh()
 
     def _problem(self, name: str, text: str) -> None:
@@ -535,11 +536,14 @@ class RunReader:
         return sorted({s for s, _, _ in self._frames} | {e.step for e in self._evaluations})
 
     def at(self, step: int) -> Snapshot:
-        """The latest snapshot as it was at `step`: its picture, evaluation and step (the curves whole)."""
+        """The latest snapshot as it was at `step`: its picture, evaluation, step and diagnoses (the
+        detectors on the history up to `step`, as the banners said then); the curves stay whole."""
         snap = self.snapshot()
+        if self._diagnosed[:2] != (snap.version, step):
+            self._diagnosed = (snap.version, step, diagnose_snapshot(_until(snap, step), snap.config.get("clip")))
         i = bisect.bisect_right([e.step for e in self._evaluations], step)
         return replace(snap, step=step, evaluation=self._evaluations[i - 1] if i else None,
-                       frame=self._frame_at(step))
+                       frame=self._frame_at(step), diagnoses=self._diagnosed[2])
 
     def _frame_at(self, step: int | None) -> Frame | None:
         """The last picture at or before `step` (None: the newest), read from frames.jsonl on demand."""
@@ -568,6 +572,18 @@ class RunReader:
             return None
         self._frame_cache = (step, frame)
         return frame
+
+
+def _until(snap: Snapshot, step: int) -> Snapshot:
+    """`snap` with only the rows and evaluations up to `step`: what the detectors had seen then."""
+    steps = snap.columns.get("step")
+    rows = steps <= step if steps is not None else slice(None)
+    evaluations = snap.evaluations
+    if len(evaluations):
+        kept = evaluations["step"] <= step
+        evaluations = Evaluations({k: v[kept] for k, v in evaluations.columns.items()},
+                                  None if evaluations.histogram is None else evaluations.histogram[kept])
+    return replace(snap, columns={k: v[rows] for k, v in snap.columns.items()}, evaluations=evaluations)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -39,7 +39,7 @@ def _frame(step: int) -> ImageFrame:
     return ImageFrame(step=step, labels=None, images=images, rows=None)
 
 
-def synthetic(path: Path, steps: int = 5, budget: int = 10**9) -> LogWriter:
+def synthetic(path: Path, steps: int = 5, budget: int = 10**9, evaluation=_evaluation) -> LogWriter:
     """A run directory written without training: rows 1..steps, an evaluation and a frame per step."""
     path.mkdir()
     (path / "config.json").write_text('{"clip": null}\n')
@@ -47,7 +47,7 @@ def synthetic(path: Path, steps: int = 5, budget: int = 10**9) -> LogWriter:
     log = LogWriter(path, budget)
     log.open(_info(), 1000.0)
     for s in range(1, steps + 1):
-        log.evaluation(_evaluation(s))
+        log.evaluation(evaluation(s))
         log.frame(_frame(s))
     return log
 
@@ -104,6 +104,23 @@ def test_scrubbing_shows_the_picture_and_numbers_of_step_k(tmp_path):
     assert math.isnan(at.evaluation.values["swd"])  # NaN goes through JSON as NaN
     assert at.step == 3 and len(at.columns["step"]) == 5  # the curves keep their whole history
     assert reader.at(0).frame is None and reader.at(0).evaluation is None
+
+
+def test_the_diagnoses_at_a_scrubbed_step_are_those_of_the_history_up_to_it(tmp_path):
+    """A run that collapsed onto 1 of 3 classes for its first three evaluations, then recovered: scrubbed
+    back, the page's banners say collapse; at the end they do not."""
+    def evaluation(step: int) -> Evaluation:
+        collapsed = step <= 3
+        return Evaluation(step=step, values={"modes_covered": 1.0 if collapsed else 3.0, "modes_total": 3.0,
+                                             "hq_fraction": 0.9, "kl_uniform": 1.0 if collapsed else 0.0},
+                          histogram=np.array([9, 0, 0] if collapsed else [3, 3, 3]))
+    synthetic(tmp_path / "run", steps=6, evaluation=evaluation).close()
+    reader = RunReader(tmp_path / "run")
+    kinds = lambda snap: {d.kind for d in snap.diagnoses}
+    assert "mode_collapse" in kinds(reader.at(3))
+    assert "mode_collapse" not in kinds(reader.at(4))  # the last evaluation then had all three classes
+    assert "mode_collapse" not in kinds(reader.snapshot()) and "mode_collapse" not in kinds(reader.at(6))
+    assert "mode_collapse" not in kinds(reader.at(2))  # two evaluations are not yet a sustained collapse
 
 
 def test_truncated_last_lines_and_corrupt_lines_are_skipped_and_named(tmp_path):
