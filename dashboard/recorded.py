@@ -23,6 +23,7 @@ import streamlit as st
 from gancore.logdir import LogdirError, RunReader, list_runs, resolve
 from gancore.metrics import Snapshot
 from gancore.records import ImageFrame
+from gancore.sweep_read import list_sweeps
 
 from . import charts, status
 from .controls import interval
@@ -69,17 +70,21 @@ def sidebar_list(current: str | None = None) -> None:
     root = logdir()
     if root is None:
         return
-    runs = list_runs(root)
-    with st.sidebar.expander(f"Recorded runs ({len(runs)})", expanded=current is not None):
-        if not runs:
+    runs, sweeps = list_runs(root), list_sweeps(root)
+    title = f"Recorded runs ({len(runs)})" + (f" and sweeps ({len(sweeps)})" if sweeps else "")
+    with st.sidebar.expander(title, expanded=current is not None):
+        if not runs and not sweeps:
             st.caption(f"No run directories in {LOGDIR_ENV} yet.")
         for run in runs:
             st.button(f"{run.name} · {run.status} · step {run.step}", key=f"recorded-{run.name}",
                       disabled=run.name == current, on_click=_open, args=(run.name,), width="stretch")
+        for name in sweeps:  # its runs lie one level down: the sweep's map lists them (sweeps.py)
+            st.button(f"{name}/ · sweep", key=f"recorded-sweep-{name}", on_click=_open, args=(name, "sweep"),
+                      width="stretch", help="The sweep's map; a cell lists its runs, each opens as a recorded run.")
 
 
-def _open(name: str) -> None:
-    st.query_params.from_dict({"dir": name})
+def _open(name: str, kind: str = "dir") -> None:
+    st.query_params.from_dict({kind: name})
 
 
 def _leave() -> None:

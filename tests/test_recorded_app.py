@@ -23,6 +23,9 @@ def logdir(tmp_path, monkeypatch):
     synthetic(root / "a").close()
     (root / "a" / "summary.json").write_text('{"status": "completed", "reason": "reached 5 steps"}')
     synthetic(tmp_path / "secret", steps=2).close()
+    (root / "grid").mkdir()  # a sweep folder: its runs lie one level down
+    (root / "grid" / "sweep.json").write_text("{}")
+    synthetic(root / "grid" / "cell-0", steps=2).close()
     monkeypatch.setenv("GANCORE_LOGDIR", str(root))
     monkeypatch.setenv("GANCORE_REFRESH", "2")
     st.cache_resource.clear()
@@ -49,8 +52,11 @@ def test_a_recorded_run_opens_read_only_at_its_last_step(logdir):
     assert registry().in_use() == 0  # no training run was made for this page
     assert not any(b.label in ("Start", "Reset", "Step") for b in at.button)  # no controls: nothing to train
     assert [b.label for b in at.sidebar.button if b.label.startswith("a ·")] == ["a · finished · step 5"]
+    assert [b.label for b in at.sidebar.button if "grid" in b.label] == ["grid/ · sweep"]  # not its cells
     next(s for s in at.select_slider if s.label == "Step").set_value(3).run()
     assert _metric(at, "Step") == "3" and any(m.value == "30" for m in at.metric)
+    next(b for b in at.sidebar.button if b.label == "grid/ · sweep").click().run()
+    assert at.query_params["sweep"] == "grid" and not at.exception  # the sweep's map opens
 
 
 @pytest.mark.parametrize("name", ["../secret", "/etc", "a/../../secret", "missing"])
