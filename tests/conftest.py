@@ -7,7 +7,14 @@ import torch
 
 from gancore.config import Config
 
+import properties
+
 torch.set_num_threads(1)  # tests run beside other work on 2 cores; one thread keeps timings sane
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The fast suite (its marker expression leaves out the slow tests) draws fewer property examples."""
+    properties.QUICK = "not slow" in (config.getoption("markexpr") or "")
 
 
 @pytest.fixture

@@ -136,6 +136,7 @@ def test_threads_default_to_one_for_toy_nets_and_to_torch_for_images() -> None:
     assert _threads(str(cores), Config()) == cores  # the most it accepts
 
 
+@pytest.mark.slow  # a real process: it pays torch's import (several seconds on 2 cores)
 def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
     """`python -m gancore presets | head -1`: the pipe closes before everything is written."""
     process = subprocess.Popen([sys.executable, "-m", "gancore", "presets"], stdout=subprocess.PIPE,
@@ -165,6 +166,7 @@ def _csv_rows(path) -> list[dict]:
         return []
 
 
+@pytest.mark.slow  # a real process: it pays torch's import (several seconds on 2 cores)
 def test_ctrl_c_pauses_writes_the_directory_and_exits_130(tmp_path) -> None:
     out = tmp_path / "run"
     process = _gancore("train", "--steps", "0", "--out", str(out), "--no-progress", "--checkpoint-every", "0.3",
@@ -184,6 +186,7 @@ def test_ctrl_c_pauses_writes_the_directory_and_exits_130(tmp_path) -> None:
     assert checkpoint.read(out / "checkpoint.pt")["step"] == summary["steps"] >= periodic["step"]
 
 
+@pytest.mark.slow  # a real process: it pays torch's import (several seconds on 2 cores)
 def test_an_error_in_the_training_thread_exits_1_with_its_cause(tmp_path) -> None:
     """A disk that fills up while metrics.csv grows (here: a per-file size limit of 200 kB) stops the run
     on its thread; the command says why, and writes what still fits."""

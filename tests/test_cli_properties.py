@@ -19,6 +19,8 @@ from gancore.__main__ import main
 from gancore.config import FIELDS, Config, coerce
 from gancore.train import Trainer
 
+from properties import examples
+
 # Sizes come from flags (which win over the file), so an accepted example trains in milliseconds.
 SIZES = ["--steps", "2", "--width", "8", "--depth", "1", "--latent-dim", "2", "--batch-size", "8",
          "--n-critic", "1", "--g-steps", "1", "--eval-every", "1000", "--device", "cpu", "--no-progress"]
@@ -46,7 +48,7 @@ def _accepted_or_one_line(code: int, err: str) -> None:
     assert code == 0 or (code == 2 and err.startswith("gancore: error: ") and err.count("\n") == 1), (code, err)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CONFIG_FILES)
 def test_any_json_config_file_is_accepted_or_refused_in_one_line(content) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -90,7 +92,7 @@ VALUES = (st.just(REMOVE) | st.none() | st.booleans() | st.integers(-3, 10**12) 
                       st.sampled_from([torch.float32, torch.float64, torch.uint8, torch.int64, torch.bool])))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(_paths(BASE)), VALUES), min_size=1, max_size=3))
 def test_any_damaged_checkpoint_is_accepted_or_refused_in_one_line(changes) -> None:
     content = copy.deepcopy(BASE)

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from gancore.config import FIELDS, LIVE_FIELDS, Config, ConfigError, from_dict
 
+from properties import examples
+
 
 def test_defaults_are_valid_and_resolve_the_data_set() -> None:
     c = Config()
@@ -66,7 +68,7 @@ def _valid_value(name: str):
 LIVE_NUMBERS = sorted(n for n in LIVE_FIELDS if FIELDS[n].metadata["choices"] is None)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_any_value_within_limits_is_accepted(data) -> None:
     name = data.draw(st.sampled_from(LIVE_NUMBERS))
@@ -74,7 +76,7 @@ def test_any_value_within_limits_is_accepted(data) -> None:
     assert getattr(Config().replace(**{name: value}), name) == value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_any_value_outside_limits_is_refused(data) -> None:
     name = data.draw(st.sampled_from(LIVE_NUMBERS))
@@ -89,7 +91,7 @@ def test_any_value_outside_limits_is_refused(data) -> None:
         assert info.value.field == name
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.dictionaries(st.sampled_from(sorted(FIELDS)), st.text(max_size=8), max_size=4))
 def test_arbitrary_strings_never_crash(values: dict) -> None:
     """Whatever a URL or a form sends, the result is a Config or a ConfigError, nothing else."""

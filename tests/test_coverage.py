@@ -15,6 +15,8 @@ from gancore.data.toy import grid, ring
 from gancore.evaluate.coverage import (HQ_THRESHOLD, N_EVAL_SAMPLES, STRICT_SHARE, ModeCoverage, assign_modes,
                                        class_coverage, class_histogram, histogram_kl_uniform, mode_coverage)
 
+from properties import examples
+
 CENTRES = np.array([[0.0, 0.0], [10.0, 0.0]])
 STDS = np.array([1.0, 2.0])
 # mode 0: 0.5 std (HQ), exactly 3.0 std (HQ: <=), 3.1 std (not HQ); mode 1: 5/2 = 2.5 std (HQ), 3.5 std (not)
@@ -120,7 +122,7 @@ def test_bad_shapes_raise():
         mode_coverage(SAMPLES, CENTRES, np.array([1.0, 0.0]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(n=st.integers(0, 40), k=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
 def test_vectorised_assignment_matches_a_loop(n, k, seed):
     rng = np.random.default_rng(seed)
@@ -168,7 +170,7 @@ def test_histogram_kl_uniform_empty_is_nan():
         histogram_kl_uniform(np.array([1, -1]))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(hnp.arrays(np.int64, st.integers(1, 12), elements=st.integers(0, 1000)), st.integers(1, 5))
 def test_histogram_kl_uniform_is_log_k_minus_entropy(counts, scale):
     kl = histogram_kl_uniform(counts)

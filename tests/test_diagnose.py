@@ -17,6 +17,8 @@ from gancore.evaluate.diagnose import (Diagnosis, detect_critic_stalled, detect_
                                        detect_explosion, detect_mode_collapse, detect_mode_hopping,
                                        detect_vanishing_gradients, diagnose)
 
+from properties import examples
+
 COLUMNS = ("loss_d", "loss_g", "d_real", "d_fake", "critic_real", "critic_fake", "w_estimate", "gp",
            "grad_norm_d", "grad_norm_g", "clip_frac")
 EVERY = 10  # steps between logged rows
@@ -432,7 +434,7 @@ values = st.one_of(st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1e-5, 0.01, 0.
                    st.floats(allow_nan=True, allow_infinity=True, width=32))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=st.data(), n=st.integers(0, 60), loss=st.sampled_from(LOSSES))
 def test_diagnose_never_raises(data, n, loss):
     m = {name: data.draw(hnp.arrays(np.float32, st.integers(max(0, n - 2), n), elements=values))

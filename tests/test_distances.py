@@ -17,6 +17,8 @@ from gancore.evaluate.distances import (frechet_distance, grid_histogram, js_div
                                         mixture_pdf_1d, optimal_discriminator, random_directions,
                                         sliced_wasserstein, w1_exact)
 
+from properties import examples
+
 RNG = np.random.default_rng(1234)
 LOG2 = math.log(2.0)
 
@@ -50,7 +52,7 @@ def test_w1_in_1d_equals_scipy_and_the_assignment():
     assert cost[rows, cols].mean() == pytest.approx(expected, rel=1e-9)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(n=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
 def test_w1_equals_brute_force_over_permutations(n, seed):
     rng = np.random.default_rng(seed)

@@ -14,6 +14,8 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from gancore.data import DataError
 from gancore.data.idx import read_idx, write_idx
 
+from properties import examples
+
 
 def images(n: int = 3) -> np.ndarray:
     return (np.arange(n * 28 * 28) % 256).astype(np.uint8).reshape(n, 28, 28)
@@ -44,7 +46,7 @@ def test_gzip_is_detected_by_magic_not_suffix(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_idx(renamed), images())
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(arrays(np.uint8, array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=6)), st.booleans())
 def test_round_trip_any_uint8_array(tmp_path_factory: pytest.TempPathFactory, array: np.ndarray,
                                     gz: bool) -> None:

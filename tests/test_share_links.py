@@ -13,6 +13,8 @@ from dashboard import share
 from gancore.config import FIELDS, Config, ConfigError
 from gancore.presets import PRESETS
 
+from properties import examples
+
 
 def field_values(name: str) -> st.SearchStrategy:
     """Any valid value of one field, from its own metadata (choices, limits, optional or not)."""
@@ -44,7 +46,7 @@ def configs(draw) -> Config:
         assume(False)  # fields that do not fit together (dcgan on toy data): not a config a link can hold
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much,
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.filter_too_much,
                                                                     HealthCheck.too_slow])
 @given(configs(), st.sampled_from([None, *PRESETS]))
 def test_every_setting_survives_a_link(config: Config, preset: str | None) -> None:
