@@ -77,10 +77,26 @@ def params_to_config(params: Mapping[str, str]) -> tuple[Config, str, list[str]]
             pick_device(config.device)  # a device this machine lacks is a bad value like any other
             return config, preset, warnings
         except ConfigError as exc:
-            if exc.field not in values:  # a rule tying fields together: drop everything but the base
-                warnings.append(f"the link's settings do not fit together ({exc.message}): using the preset")
+            field = exc.field if exc.field in values else _clashing(base, values, exc)
+            if field is None:  # no single setting of the link is to blame: keep none of them, and name them
+                names = ", ".join(f"{k}={v!r}" for k, v in values.items())
+                warnings.append(f"the link's settings do not fit together ({exc.message}): ignored {names}")
                 return base, preset, warnings
-            warnings.append(f"ignored {exc.field}={values.pop(exc.field)!r} from the link: {exc.message}")
+            because = exc.message if field == exc.field else f"it does not fit the preset's {exc.field}: {exc.message}"
+            warnings.append(f"ignored {field}={values.pop(field)!r} from the link: {because}")
+
+
+def _clashing(base: Config, values: dict[str, str], error: ConfigError) -> str | None:
+    """The link's setting whose removal ends `error` (a rule tying it to one of the preset's settings, e.g. a
+    data set without labels for a conditional preset), the last one in the link first; None if none alone does."""
+    for name in reversed(values):
+        try:
+            base.replace(**{k: v for k, v in values.items() if k != name})
+            return name
+        except ConfigError as other:
+            if (other.field, other.message) != (error.field, error.message):
+                return name
+    return None
 
 
 def link(base_url: str | None, params: Mapping[str, str]) -> str:

@@ -16,7 +16,9 @@ from gancore.config import FIELDS, LIVE_FIELDS, Config, ConfigError, coerce
 from gancore.presets import PRESETS
 from gancore.run import Run
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+from properties import examples
+
+FAST = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAMES = sorted(FIELDS)
 
 
@@ -72,7 +74,8 @@ def test_any_url_parameters_give_a_valid_config_and_name_what_they_dropped(param
     assert isinstance(config, Config)
     assert preset in PRESETS or preset == "custom"
     if any("do not fit together" in w for w in warnings):
-        assert config == base_config(preset)  # everything from the link dropped, and said so
+        assert config == base_config(preset)  # everything from the link dropped, each named
+        assert all(f"{name}=" in warnings[-1] for name in params if name in FIELDS and name not in SERVER_ONLY)
         return
     for name, value in params.items():
         if name in RESERVED:
@@ -80,6 +83,14 @@ def test_any_url_parameters_give_a_valid_config_and_name_what_they_dropped(param
         if name in SERVER_ONLY or name not in FIELDS or not _accepted(config, name, value):
             assert any(repr(name) in w or f"{name}=" in w or f"ignored {name} " in w for w in warnings), \
                 (name, value, warnings)
+
+
+def test_a_setting_that_clashes_with_the_preset_is_named_and_the_rest_kept() -> None:
+    # the gauss1d preset sets one mode; digits have classes, not modes: the data set goes, the learning rate stays
+    config, _, warnings = params_to_config({"preset": "gauss1d", "lr_d": "3e-4", "dataset": "digits"})
+    assert config.dataset == "gauss1d" and config.lr_d == 3e-4
+    assert warnings == ["ignored dataset='digits' from the link: it does not fit the preset's modes: "
+                        "data set 'digits' has no modes to set"]
 
 
 def test_a_bad_url_value_is_named_in_its_warning() -> None:
