@@ -50,6 +50,8 @@ FLOAT_STEPS = {"beta1": 0.05, "beta2": 0.001, "gp_lambda": 0.1, "radius": 0.1, "
 DATA_PARAMS = ("modes", "radius", "std")
 REFRESH_CHOICES = (0.5, 1.0, 2.0, 5.0, 10.0)
 NEEDS_RESET = " ↻"  # marks settings that need a new run
+PICKER_CHARS = 27  # the sidebar's preset box at 1600x1000 cut "Mode collapse and mode hopping" after 29
+TYPED = "__typed"  # key suffix of the number box beside a log slider: 3e-4 needs no steady hand
 
 
 def default_refresh() -> float:
@@ -127,7 +129,7 @@ def sync(entry: Entry) -> None:
         if name in pending or name in errors:
             continue
         if seen is None or name not in ss or seen.get(name) != value:
-            ss[name] = value
+            _show(name, value)
     preset = entry.meta.get("preset", share.CUSTOM)
     if seen is None or ss.get("_seen_preset") != preset or "preset" not in ss:
         ss["preset"] = preset
@@ -137,8 +139,18 @@ def sync(entry: Entry) -> None:
         errors.clear()
 
 
+def _show(name: str, value: Any) -> None:
+    """Put a value in a field's widget, and in the typed box beside it for a log slider."""
+    st.session_state[name] = value
+    if FIELDS[name].metadata["log"]:
+        st.session_state[name + TYPED] = value
+
+
 # --- callbacks (run before the next script run; they only post commands) --------------------------------
-def _on_field(name: str) -> None:
+def _on_field(name: str, typed: bool = False) -> None:
+    """A widget changed (`typed`: the number box beside a log slider): live fields go to the run, the
+    others become pending. A refused value stays in its widget with the message under it; an accepted one
+    changes the run's settings, which `sync` puts in both the slider and its box."""
     entry = _entry()
     if entry is None:
         return
@@ -146,7 +158,7 @@ def _on_field(name: str) -> None:
     run = entry.run
     current = entry.run.config
     dataset = pending.get("dataset", current.dataset)
-    value = _from_widget(name, st.session_state[name], dataset)
+    value = _from_widget(name, st.session_state[name + TYPED if typed else name], dataset)
     errors.pop(name, None)
     if name in LIVE_FIELDS:
         try:
@@ -203,7 +215,7 @@ def _on_preset() -> None:
     pending.clear()
     errors.clear()
     for field in FIELDS:
-        st.session_state[field] = display_value(field, config)
+        _show(field, display_value(field, config))
     st.session_state["_seen"] = {field: display_value(field, config) for field in FIELDS}
 
 
@@ -241,6 +253,7 @@ def sidebar(binding: Binding) -> None:
     """Preset, run buttons, pending changes, every setting by group, and the view options; a viewer gets
     what to watch, a copy button and the view options, and no control at all."""
     entry = binding.entry
+    st.session_state["_drawn_status"] = entry.run.status  # read once: the live view reruns the page if it moves
     if not binding.may_control:
         with st.sidebar:
             _viewer(binding)
@@ -254,7 +267,7 @@ def sidebar(binding: Binding) -> None:
         if binding.role == "instructor":
             _join_code()
         _preset_picker(entry, errors)
-        _buttons(entry, errors)
+        _buttons(entry, errors, st.session_state["_drawn_status"])
         recording.control(binding)
         _explanation(entry)
         if pending:
@@ -304,10 +317,15 @@ def _copy(token: str) -> None:
     st.query_params.from_dict({"run": mine.token, "ctl": mine.control_key})
 
 
+def preset_label(name: str) -> str:
+    """A preset's name in the picker: its short name, since a title would be cut (at most PICKER_CHARS)."""
+    return PRESETS[name].short or PRESETS[name].title if name in PRESETS else "Custom settings"
+
+
 def _preset_picker(entry: Entry, errors: dict[str, str]) -> None:
     options = list(PRESETS) + [share.CUSTOM]
     st.selectbox("Preset", options, key="preset", on_change=_on_preset,
-                 format_func=lambda n: PRESETS[n].title if n in PRESETS else "Custom settings (defaults)",
+                 format_func=preset_label,
                  help="Loads a setup that shows one phenomenon, and resets the run to step 0.")
     if "preset" in errors:
         st.error(errors["preset"], icon="⚠️")
@@ -319,13 +337,12 @@ def _explanation(entry: Entry) -> None:
         st.caption(f"**Custom settings**, started from *{preset.title}*: what that preset shows may not apply.")
     elif preset is not None:
         with st.expander("What to watch", expanded=True):
-            st.markdown(preset.explanation)
+            st.markdown(f"**{preset.title}.** {preset.explanation}")
             st.caption(f"Shows it when: {preset.criterion}.")
 
 
-def _buttons(entry: Entry, errors: dict[str, str]) -> None:
-    status = entry.run.status
-    start, pause, reset = st.columns(3)
+def _buttons(entry: Entry, errors: dict[str, str], status: str) -> None:
+    start, pause, reset = st.columns([4, 3, 3])  # "Resume" is the longest label: its column is widest
     start.button({"paused": "Resume"}.get(status, "Start"),
                  key="start", on_click=_command, args=("start",), type="primary", width="stretch",
                  help="Train until paused, finished or diverged.")
@@ -369,7 +386,13 @@ def _field(name: str, dataset: str, errors: dict[str, str]) -> None:
         current = st.session_state[name]
         if isinstance(current, (int, float)) and current not in grid:
             grid = sorted(grid + [float(current)])
-        st.select_slider(label, options=grid, format_func=fmt_number, **common)
+        slider, box = st.columns([3, 2], vertical_alignment="bottom")
+        slider.select_slider(label, options=grid, format_func=fmt_number, **common)
+        st.session_state.setdefault(name + TYPED, current)
+        box.number_input(f"{label}, typed", key=name + TYPED, on_change=_on_field, args=(name, True),
+                         step=None, format="%g", label_visibility="collapsed",
+                         help=f"Type a value ({fmt_number(meta['low'])} to {fmt_number(meta['high'])}), "
+                              "e.g. 3e-4, then press Enter.")
     elif kind.startswith("int"):
         st.number_input(label, step=1, format="%d", **common)
     elif kind.startswith("float"):

@@ -47,7 +47,7 @@ def live_tab(entry: Entry) -> None:
     a delta path": a blank page in front of a class). When the strip sees the status or the settings
     change (Start pressed or a learning rate moved in another tab, a run finishing) it reruns the page
     before drawing anything, so the sidebar follows."""
-    st.session_state["_drawn"] = _drawn(entry, snapshot(entry).status)
+    st.session_state["_drawn"] = _drawn(entry, _sidebar_status(entry))
     st.fragment(run_every=interval())(_live)(entry.token)
 
 
@@ -67,6 +67,12 @@ def _live(token: str) -> None:
 def _drawn(entry: Entry, run_status: str) -> tuple:
     """What the full page was drawn for: the sidebar depends on the status (Start or Resume) and the settings."""
     return run_status, entry.run.config, entry.meta.get("preset")
+
+
+def _sidebar_status(entry: Entry) -> str:
+    """The status the sidebar was drawn for (Start or Resume): read again here, a Pause taking effect in
+    between left "Start" on a paused run, with nothing to redraw it."""
+    return st.session_state.get("_drawn_status") or snapshot(entry).status
 
 
 def _entry(token: str) -> Entry | None:
@@ -158,7 +164,7 @@ def presenter(entry: Entry) -> None:
     """The status strip and banners, then the charts the preset names, large, for the back row."""
     st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
     snap = snapshot(entry)
-    st.session_state["_drawn"] = _drawn(entry, snapshot(entry).status)
+    st.session_state["_drawn"] = _drawn(entry, _sidebar_status(entry))
     st.fragment(run_every=interval())(_presented)(entry.token)
 
 

@@ -185,9 +185,10 @@ def share_tab(binding: Binding) -> None:
         st.download_button("Settings (JSON)", config.to_json() + "\n", f"{name}-config.json", "application/json",
                            key="dl_config", on_click="ignore", width="stretch",
                            help="`gancore train --config <file>` reproduces the run from the command line.")
-        png = share.sample_png(snap.frame)
-        st.download_button("Sample picture (PNG)", png or b"", f"{name}-samples.png", "image/png", key="dl_png",
-                           on_click="ignore", width="stretch", disabled=png is None)
+        st.download_button("Sample picture (PNG)", lambda: share.sample_png(snapshot(entry).frame) or b"",
+                           f"{name}-samples.png", "image/png", key="dl_png", on_click="ignore", width="stretch",
+                           disabled=snap.frame is None, help="The current samples with a title, axes and a "
+                           "legend (the picture `gancore train` saves as samples.png), drawn when clicked.")
         st.download_button("Checkpoint (.pt)", lambda: entry.run.call(checkpoint.to_bytes).result(timeout=60),
                            f"{name}.pt", "application/octet-stream", key="dl_checkpoint", on_click="ignore",
                            width="stretch", help="Weights, optimizer state, settings and step: "

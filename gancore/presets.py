@@ -31,6 +31,7 @@ class Preset:
     within_steps: int = 0  # the phenomenon shows within this many steps (tests check it on 2 seeds)
     charts: tuple[str, ...] = PRESENTED  # what a projector shows: "samples", "histogram", "heatmap",
     #                                      "coverage" or a chart group of gancore.measures
+    short: str = ""  # its name in a picker, where the title would be cut (the title heads "What to watch")
 
     def matches(self, config: Config) -> bool:
         """Whether a run still has this preset's settings (how long it trains does not change what it shows)."""
@@ -109,7 +110,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         RING.replace(loss="nonsaturating", lr_d=1e-3, lr_g=1e-3, steps=0, eval_every=200),  # until paused
         "the mode-collapse or mode-hopping detector fires, or for 5 evaluations in a row at least half the "
         "samples are sharp yet some mode misses its fair share",
-        _collapsing, within_steps=4000, charts=("samples", "heatmap", "histogram", "coverage")),
+        _collapsing,
+        short="Mode hopping on a ring", within_steps=4000, charts=("samples", "heatmap", "histogram", "coverage")),
     Preset(
         "vanishing-frozen-g", "Vanishing gradients: freeze G, train D, watch G's gradient die",
         "Train only the discriminator (press 'Train D x1000'): it learns to reject the generator's samples "
@@ -119,7 +121,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         RING.replace(loss="minimax", lr_d=1e-3, steps=0, eval_every=250),
         "the vanishing-gradient detector fires: grad_norm_g 100x below its early level, sustained, while D "
         "is confident",
-        _diagnosed("vanishing_gradients"), action=("d", 1000), within_steps=1000,
+        _diagnosed("vanishing_gradients"), action=("d", 1000),
+        short="Vanishing gradients: D only", within_steps=1000,
         charts=("samples", "gradients", "probabilities")),
     Preset(
         "vanishing-saturating", "Vanishing gradients in full training: the saturating loss never moves G",
@@ -130,7 +133,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         Config(dataset="blob", loss="minimax", optimizer_d="sgd", optimizer_g="sgd", lr_d=0.05, lr_g=0.05,
                n_critic=5, latent_dim=16, batch_size=256, steps=2000, eval_every=50),
         "W1 stays above 4 and grad_norm_g below 0.05",
-        _stuck_far, within_steps=300, charts=("samples", "gradients", "critic")),
+        _stuck_far,
+        short="Saturating loss: G stuck", within_steps=300, charts=("samples", "gradients", "critic")),
     Preset(
         "wgan-gp", "WGAN-GP covers every mode",
         "The Wasserstein objective with a gradient penalty (lambda 0.1 as in the paper's toy runs, 5 critic "
@@ -141,7 +145,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         RING.replace(loss="wgan-gp", gp_lambda=0.1, n_critic=5, lr_d=5e-4, lr_g=5e-4, beta2=0.9, steps=3000,
                      eval_every=100),
         "all 8 modes hit and the exact W1 halved",
-        _all_modes, within_steps=800, charts=("samples", "critic", "coverage", "histogram")),
+        _all_modes,
+        short="WGAN-GP covers every mode", within_steps=800, charts=("samples", "critic", "coverage", "histogram")),
     Preset(
         "wgan-clip", "WGAN with weight clipping: why the gradient penalty exists",
         "The original WGAN keeps its critic Lipschitz by clipping every weight to [-0.01, 0.01] (RMSprop "
@@ -151,7 +156,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         RING.replace(loss="wgan", clip=0.01, optimizer_d="rmsprop", optimizer_g="rmsprop", lr_d=5e-5,
                      lr_g=5e-5, n_critic=5, steps=3000, eval_every=100),
         "|critic estimate| < 0.05 while the exact W1 stays above 0.5",
-        _clip_stalls, within_steps=400, charts=("samples", "critic", "clipping")),
+        _clip_stalls,
+        short="WGAN with weight clipping", within_steps=400, charts=("samples", "critic", "clipping")),
     Preset(
         "cgan-digits", "Conditional GAN on digits: every class, on demand",
         "G and D both see the digit's label (G: one-hot next to z; D: a projection discriminator, which "
@@ -161,7 +167,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "onto a few digits.",
         DIGITS_MLP.replace(conditional=True, cond_d="projection", steps=3000),
         "label accuracy >= 0.6 with a class histogram within KL 0.1 of uniform",
-        _balanced_labels, within_steps=600, charts=("samples", "coverage", "histogram")),
+        _balanced_labels,
+        short="Conditional GAN on digits", within_steps=600, charts=("samples", "coverage", "histogram")),
     Preset(
         "unbalanced-lr", "Unbalanced learning rates: the discriminator overpowers",
         "D learns 100x faster than G (lr 1e-3 vs 1e-5). D quickly separates real from fake: D(x) -> 1, "
@@ -169,7 +176,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "come back into balance.",
         RING.replace(loss="nonsaturating", lr_d=1e-3, lr_g=1e-5, steps=3000),
         "the D-overpowering detector fires: D(x) > 0.95 and D(G(z)) < 0.05, sustained",
-        _diagnosed("d_overpowering"), within_steps=600, charts=("samples", "probabilities", "losses")),
+        _diagnosed("d_overpowering"),
+        short="Unbalanced learning rates", within_steps=600, charts=("samples", "probabilities", "losses")),
     Preset(
         "gauss1d", "1-D: data density, generator density and D(x)",
         "The classic picture of the GAN paper: p_data (grey), the generator's density (red), D(x), and the "
@@ -179,7 +187,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         Config(dataset="gauss1d", modes=1, loss="nonsaturating", lr_d=1e-3, lr_g=1e-3, steps=3000,
                eval_every=100),
         "the exact W1 falls below 0.1 (a quarter of the data's std)",
-        _fits_1d, within_steps=1500, charts=("samples", "critic", "losses")),
+        _fits_1d,
+        short="1-D densities and D(x)", within_steps=1500, charts=("samples", "critic", "losses")),
 ]}
 
 DEFAULT_PRESET = "mode-hopping"
