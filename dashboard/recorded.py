@@ -137,7 +137,7 @@ def _view(path_text: str, every: float) -> None:
     left, right = st.columns([1, 2], gap="medium")
     key = (path_text, latest.version, step)
     with left:
-        _picture(snap, key)
+        _picture(snap, path_text)
     with right:
         _curves(latest, key, step)
 
@@ -190,17 +190,21 @@ def _strip(snap: Snapshot, latest: Snapshot) -> None:
         SHOW[banner.level](banner.text)
 
 
-def _picture(snap: Snapshot, key: tuple) -> None:
+def _picture(snap: Snapshot, path_text: str) -> None:
+    """The picture and the histogram of the shown step, each built once per picture or evaluation (not per
+    tick, as live.py does): a followed run's new rows leave them as they were."""
     frame = snap.frame
     if frame is None:
         st.info("No picture was recorded up to this step.")
     elif isinstance(frame, ImageFrame):
-        picture = cached("recorded-image", (*key, frame.step), lambda: charts.image_grid(frame), keep=frame)
+        picture = cached("recorded-image", (path_text, id(frame)), lambda: charts.image_grid(frame), keep=frame)
         st.image(picture, caption=f"Samples at step {frame.step}", width="stretch")
     else:
-        fig = cached("recorded-samples", (*key, frame.step), lambda: charts.samples(frame), keep=frame)
+        fig = cached("recorded-samples", (path_text, id(frame)), lambda: charts.samples(frame), keep=frame)
         chart(fig, "chart-samples")
-    hist = cached("recorded-histogram", key, lambda: charts.class_histogram(snap))
+    evaluation = snap.evaluation
+    hist = cached("recorded-histogram", (path_text, id(evaluation)), lambda: charts.class_histogram(snap),
+                  keep=evaluation)
     chart(hist, "chart-histogram")
 
 
