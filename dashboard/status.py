@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from gancore.evaluate.diagnose import Diagnosis
+from gancore.evaluate.diagnosis import Diagnosis
 from gancore.info import RunInfo
 from gancore.measures import EVAL_MEASURES
 from gancore.metrics import Snapshot

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .evaluate.diagnose import Diagnosis
+from .evaluate.diagnosis import Diagnosis
 from .info import RunInfo
 from .records import EvalCost, Evaluation, Evaluations, Frame
 

@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from dashboard import charts, share, status, theory
-from gancore.evaluate.diagnose import Diagnosis
+from gancore.evaluate.diagnosis import Diagnosis
 from gancore.config import Config
 from gancore.metrics import Event, Snapshot
 from gancore.presets import DEFAULT_PRESET, PRESETS

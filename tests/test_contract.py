@@ -117,7 +117,7 @@ def test_recorded_values_match_their_declared_reduction() -> None:
 
 
 def test_a_g_only_step_leaves_d_columns_unmeasured_and_no_divergence_is_diagnosed() -> None:
-    from gancore.evaluate.diagnose import detect_divergence
+    from gancore.evaluate.detect_training import detect_divergence
     run = Run(Config(dataset="ring", width=16, depth=2, latent_dim=2, batch_size=16, device="cpu"),
               hooks=[Evaluator(frames=False)])
     try:

@@ -12,10 +12,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from gancore.config import LOSSES
-from gancore.evaluate import diagnose as dg
-from gancore.evaluate.diagnose import (Diagnosis, detect_critic_stalled, detect_d_overpowering, detect_divergence,
-                                       detect_explosion, detect_mode_collapse, detect_mode_hopping,
-                                       detect_vanishing_gradients, diagnose)
+from gancore.evaluate.detect_evaluations import (COLLAPSE_COVERED_SHARE, COLLAPSE_KL, SUSTAIN_EVALS,
+                                                 detect_mode_collapse, detect_mode_hopping)
+from gancore.evaluate.detect_training import (CONFIDENT_D_FAKE, EXPLOSION_BOUND, OVERPOWER_D_FAKE,
+                                              detect_critic_stalled, detect_d_overpowering, detect_divergence,
+                                              detect_explosion, detect_vanishing_gradients)
+from gancore.evaluate.diagnose import diagnose
+from gancore.evaluate.diagnosis import SUSTAIN_ROWS, Diagnosis
 
 from properties import examples
 
@@ -113,7 +116,7 @@ def test_mode_collapse_fires_with_numbers_and_span():
 
 
 def test_mode_collapse_needs_several_evaluations():
-    ev = evals_from([[300] * 8] * 5 + [[1100, 0, 0, 0, 1150, 0, 0, 0]] * (dg.SUSTAIN_EVALS - 1))
+    ev = evals_from([[300] * 8] * 5 + [[1100, 0, 0, 0, 1150, 0, 0, 0]] * (SUSTAIN_EVALS - 1))
     assert detect_mode_collapse(ev) is None  # one or two bad frames are not a collapse
 
 
@@ -267,7 +270,7 @@ def test_d_overpowering_tolerates_a_few_noisy_rows():
 
 
 def test_d_overpowering_must_be_sustained():
-    assert detect_d_overpowering(overpowered(start=200 - dg.SUSTAIN_ROWS + 5)) is None
+    assert detect_d_overpowering(overpowered(start=200 - SUSTAIN_ROWS + 5)) is None
 
 
 def test_d_overpowering_is_over_once_d_stops_winning():
@@ -296,8 +299,8 @@ def test_explosion_fires_on_a_finite_overshoot_that_calmed_down():
 
 
 def test_explosion_bound_is_exclusive_and_divergence_takes_precedence():
-    assert detect_explosion(spiked(dg.EXPLOSION_BOUND)) is None  # 1e4 itself, and 5e3 before it: below
-    assert detect_explosion(spiked(dg.EXPLOSION_BOUND * 1.01)) is not None
+    assert detect_explosion(spiked(EXPLOSION_BOUND)) is None  # 1e4 itself, and 5e3 before it: below
+    assert detect_explosion(spiked(EXPLOSION_BOUND * 1.01)) is not None
     recent = spiked(5e6, at=55)  # above EXPLODE_BOUND in the last rows: a divergence, reported once
     assert [x.kind for x in diagnose(recent, {}, "nonsaturating")] == ["divergence"]
 
@@ -312,7 +315,7 @@ def test_a_real_run_at_lr_10_explodes_finitely_and_is_diagnosed():
 
     snap = stepped_snapshot(Config(**EXPLODING, steps=30), 30)
     loss_d = np.asarray(snap.columns["loss_d"], dtype=np.float64)
-    assert np.all(np.isfinite(loss_d)) and np.nanmax(np.abs(loss_d)) > dg.EXPLOSION_BOUND  # finite, yet huge
+    assert np.all(np.isfinite(loss_d)) and np.nanmax(np.abs(loss_d)) > EXPLOSION_BOUND  # finite, yet huge
     kinds = [d.kind for d in diagnose(snap.columns, {}, "nonsaturating")]
     assert kinds[0] == "explosion" and "divergence" not in kinds
 
@@ -331,7 +334,7 @@ def test_a_healthy_preset_run_has_no_explosion():
         run.stop()
     assert snap.step == 300 and run.status == "finished"
     assert detect_explosion(snap.columns) is None
-    assert np.nanmax(np.abs(np.asarray(snap.columns["grad_norm_d"], dtype=np.float64))) < dg.EXPLOSION_BOUND / 10
+    assert np.nanmax(np.abs(np.asarray(snap.columns["grad_norm_d"], dtype=np.float64))) < EXPLOSION_BOUND / 10
 
 
 # --- divergence ---------------------------------------------------------------------------------------
@@ -465,5 +468,5 @@ def _timed(fn) -> float:
 
 def test_thresholds_are_consistent():
     # KL > log 2 <=> perplexity below K/2: the same "half the modes" as the coverage rule
-    assert dg.COLLAPSE_KL == pytest.approx(math.log(1 / dg.COLLAPSE_COVERED_SHARE))
-    assert dg.OVERPOWER_D_FAKE == dg.CONFIDENT_D_FAKE
+    assert COLLAPSE_KL == pytest.approx(math.log(1 / COLLAPSE_COVERED_SHARE))
+    assert OVERPOWER_D_FAKE == CONFIDENT_D_FAKE
