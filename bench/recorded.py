@@ -9,7 +9,10 @@
    size is extrapolated linearly to one hour, except frames.jsonl, which stops at FRAMES_BUDGET. An estimate
    from a short run, on this machine's speed (a faster machine writes more metrics.csv rows per hour).
 
-    python bench/recorded.py [--steps 1000000] [--seconds 30] [--datasets ring digits]
+0. Recording's cost: a dashboard run (the default preset, pictures on) trained with and without
+   gancore.recorder attached, alternating, steps/s from the run's own clock; and the time to start a recording.
+
+    python bench/recorded.py [--steps 1000000] [--seconds 30] [--datasets ring digits] [--only-record-cost]
 """
 
 from __future__ import annotations
@@ -101,12 +104,80 @@ def bench_size(dataset: str, seconds: float) -> None:
               f"{total / 2**20:.0f} MiB |")
 
 
+def _rate(run, seconds: float) -> float:
+    """Steps per second of `run` training for `seconds`, from its own step and time columns."""
+    before = run.snapshot()
+    run.start()
+    time.sleep(seconds)
+    run.pause()
+    assert run.wait(60)
+    after = run.snapshot()
+    return (after.step - before.step) / (after.latest("time") - before.latest("time"))
+
+
+def bench_record_cost(seconds: float, rounds: int) -> None:
+    """Steps/s of a dashboard run (the default preset, pictures on) recorded vs not, alternating, one torch
+    thread as the dashboard trains; and how long starting a recording takes (its history written first)."""
+    import statistics
+
+    import torch
+
+    from gancore.evaluate.evaluator import Evaluator
+    from gancore.presets import DEFAULT_PRESET, PRESETS
+    from gancore.recorder import Recorder
+    from gancore.run import Run
+    class Timed(Recorder):
+        """Counts the training thread's time inside the recorder: the cost itself, whatever the noise."""
+        spent = 0.0
+
+        def rows(self, table) -> None:
+            t0 = time.perf_counter()
+            super().rows(table)
+            Timed.spent += time.perf_counter() - t0
+
+        def __call__(self, run, trainer) -> None:
+            t0 = time.perf_counter()
+            super().__call__(run, trainer)
+            Timed.spent += time.perf_counter() - t0
+
+    torch.set_num_threads(1)
+    run = Run(PRESETS[DEFAULT_PRESET].config.replace(steps=0), hooks=[Evaluator()])
+    try:
+        _rate(run, seconds)  # warm up, and a history for the first recording to write
+        on, off, starts, shares = [], [], [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(rounds):
+                recorder = Timed(run, Path(tmp), "bench")
+                t0 = time.perf_counter()
+                recorder.start()
+                starts.append(time.perf_counter() - t0)
+                spent, t0 = Timed.spent, time.perf_counter()
+                on.append(_rate(run, seconds))
+                shares.append((Timed.spent - spent) / (time.perf_counter() - t0))
+                recorder.stop()
+                off.append(_rate(run, seconds))
+        rows = len(run.snapshot().columns["step"])
+    finally:
+        run.stop()
+    ratios = [a / b for a, b in zip(on, off)]
+    print(f"| recording a dashboard run ({DEFAULT_PRESET}), {rounds} x {seconds:g} s each | "
+          f"{statistics.median(on):.0f} it/s recorded, {statistics.median(off):.0f} not: ratio "
+          f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | time in the recorder: "
+          f"{statistics.median(shares):.2%} of the training thread's | starting: "
+          f"{statistics.median(starts) * 1e3:.0f} ms (history of {rows:,} store rows written first) |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--datasets", nargs="*", default=["ring", "digits"])
+    parser.add_argument("--rounds", type=int, default=5, help="alternations of recorded / not recorded")
+    parser.add_argument("--only-record-cost", action="store_true", help="measure the recording's cost only")
     args = parser.parse_args()
+    bench_record_cost(min(args.seconds, 5.0), args.rounds)
+    if args.only_record_cost:
+        return
     bench_open(args.steps)
     for dataset in args.datasets:
         bench_size(dataset, args.seconds)
