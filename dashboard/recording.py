@@ -49,7 +49,10 @@ def toggle(binding: Binding) -> str:
     with _LOCK:
         recorder = recorder_of(binding)
         if recorder is not None and recorder.path is not None:
-            recorder.stop()
+            try:
+                recorder.stop()
+            except RuntimeError:  # the run ended meanwhile: its end closed the recording already
+                pass
             return f"Recording stopped: {recorder.paths[-1].name} is complete in {recorder.logdir}."
         root = logdir_path()
         made = not root.is_dir()

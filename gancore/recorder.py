@@ -67,7 +67,7 @@ def evaluations_after(snap: Snapshot, step: int) -> list[Evaluation]:
             values = {name: float(column[i]) for name, column in history.columns.items() if name != "step"}
             histogram = history.histogram[i] if history.histogram is not None else None
             out.append(Evaluation(step=int(s), values=values, histogram=histogram))
-    if latest is not None and latest.step > step and latest not in out:
+    if latest is not None and latest.step > max((e.step for e in out), default=step):
         out.append(latest)
     return out
 
@@ -114,7 +114,7 @@ class Recorder:
 
     def rows(self, table: np.ndarray) -> None:
         with self._lock:
-            if self._dir is not None and self.run.store is self._store:
+            if self.run.store is self._store:
                 self._guard(lambda: self._dir.write_rows(table))
 
     def __call__(self, run: Run, trainer: Trainer) -> None:
@@ -166,6 +166,8 @@ class Recorder:
 
     def _idle(self, snap: Snapshot, status: str) -> None:
         """summary.json while the run waits (ready, paused, finished): removed when it trains again."""
+        if self._dir is None:
+            return
         self._summary(snap, status, f"{status} at step {snap.step} in the dashboard; the recording goes on "
                                     "if it trains again")
         self._paused = True
@@ -202,14 +204,20 @@ class Recorder:
         e = snap.evaluation
         result = {**e.values, "histogram": e.histogram, "coverage": e.coverage} if e is not None else {}
         summary = summarise(status, snap, result, time.monotonic() - self._started, directory.config, reason)
-        self._guard(lambda: atomic.write_text(directory.out / SUMMARY, json.dumps(summary, indent=2) + "\n"))
+        try:
+            atomic.write_text(directory.out / SUMMARY, json.dumps(summary, indent=2) + "\n")
+        except OSError as exc:
+            self.problems.append(f"{directory.out.name}: {SUMMARY} not written: {exc}")
 
     def _guard(self, write: Callable[[], Any]) -> None:
-        """Run a write; one that fails stops the recording (the run trains on), and says why."""
+        """Run a write while the recording goes on; one that fails (a full disk, a record that cannot be
+        encoded) stops the recording and says why: it runs on the training thread, which trains on."""
+        if self._dir is None:
+            return
         try:
             write()
-        except OSError as exc:
-            self.problems.append(f"recording stopped: {exc}")
+        except Exception as exc:
+            self.problems.append(f"recording stopped: {type(exc).__name__}: {exc}")
             if self._dir is not None:
                 self._dir.close()
                 self._dir = None

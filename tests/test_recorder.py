@@ -12,6 +12,7 @@ import pytest
 
 from gancore.evaluate.evaluator import Evaluator
 from gancore.logdir import FRAMES, RunReader, list_runs
+from gancore.outputs import RunDirectory
 from gancore.recorder import Recorder, unique_directory
 from gancore.run import Run
 
@@ -97,6 +98,20 @@ def test_a_log_directory_that_cannot_be_written_is_refused_and_the_run_trains_on
         recorder.start()
     _train(run, 5)
     assert run.status == "paused" and run.snapshot().step == 5
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_up_stops_the_recording_not_the_run(run, tmp_path, monkeypatch):
+    recorder = Recorder(run, tmp_path, "ring")
+    path = recorder.start()
+    monkeypatch.setattr(RunDirectory, "write_rows", lambda self, rows: (_ for _ in ()).throw(
+        OSError(28, "No space left on device")))
+    _train(run, 20)
+    assert run.status == "paused" and run.snapshot().step == 20  # the run trained on
+    assert recorder.path is None and recorder.problems == ["recording stopped: OSError: [Errno 28] No space left "
+                                                           "on device"]
+    _train(run, 5)  # and goes on training, unrecorded
+    assert run.snapshot().step == 25 and RunReader(path).snapshot().step == 0
 
 
 def test_directory_names_are_unique_and_safe(tmp_path):
