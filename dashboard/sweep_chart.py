@@ -62,9 +62,9 @@ def figure(state: SweepState) -> go.Figure:
                                  hovertemplate="%{hovertext}<extra></extra>", textfont=dict(color=inks, size=13),
                                  marker=dict(symbol="square", size=40, opacity=0), showlegend=False),
                       row=row, col=col)
-        fig.update_xaxes(type="category", title_text=grid.x_name, row=row, col=col)
+        fig.update_xaxes(type="category", title_text=grid.x_name, showgrid=False, row=row, col=col)
         fig.update_yaxes(type="category", title_text=grid.y_name if col == 1 else None, autorange="reversed",
-                         row=row, col=col)
+                         showgrid=False, row=row, col=col)
     fig.update_layout(title=dict(text=f"Sweep: {state.title}<br><sup>{subtitle(state.outcome)}</sup>"),
                       height=max(360, 140 + rows * (90 * len(grid.ys) + 60)), plot_bgcolor=PENDING,
                       margin=dict(l=70, r=30, t=90, b=50), clickmode="event+select", dragmode=False)
