@@ -38,6 +38,7 @@ st.session_state.setdefault("presenter", session.presenter_default(binding))  # 
 
 controls.sidebar(binding)
 recorded.sidebar_list()
+sweeps.sidebar_list()
 session.sync_url(binding)
 
 head, present, toggle = st.columns([3, 1, 1], vertical_alignment="center")

@@ -27,10 +27,20 @@ from .sweep_chart import cell_keys, figure
 CELL_KEY = "sweep-cell"  # the picked cell: an index into sweep_chart.cell_keys
 
 
-def sweep_list(current: str | None = None) -> None:
-    """Every sweep folder of the log directory, newest first, each a button that opens it."""
+def sidebar_list() -> None:
+    """"Sweeps" in the sidebar, under the recorded runs, when the log directory holds any."""
     root = logdir()
     names = list_sweeps(root) if root is not None else []
+    if names:
+        with st.sidebar.expander(f"Sweeps ({len(names)})"):
+            sweep_list(names=names)
+
+
+def sweep_list(current: str | None = None, names: list[str] | None = None) -> None:
+    """Every sweep folder of the log directory (or `names`), newest first, each a button that opens it."""
+    root = logdir()
+    if names is None:
+        names = list_sweeps(root) if root is not None else []
     if not names:
         st.caption(f"No sweep folders in the log directory ({LOGDIR_ENV}) yet." if root is not None else
                    f"This server has no log directory: start it with {LOGDIR_ENV}=DIR to keep sweeps.")

@@ -199,6 +199,15 @@ def test_a_launch_beyond_the_free_training_slots_is_refused(logdir, monkeypatch)
     assert not list(logdir.iterdir()) and registry().in_use() == 1
 
 
+@pytest.mark.slow
+def test_the_live_page_lists_the_sweeps_in_its_sidebar_and_one_opens_its_map(logdir):
+    _hand_made(logdir / "s", {(0.001, 0.001, 0): 1.0})
+    at = _open()
+    button = next(b for b in at.sidebar.button if b.key == "sweep-open-s")
+    button.click().run()
+    assert at.query_params["sweep"] == "s" and _caption(at).startswith("1 of 8 runs finished")
+
+
 # --- slow: a real sweep ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real(tmp_path_factory) -> Path:
