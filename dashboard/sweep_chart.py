@@ -27,10 +27,6 @@ def cell_keys(grid: Layout) -> list[tuple[str, ...]]:
     return [grid.key(y, x, panel) for panel in grid.panels for y in grid.ys for x in grid.xs]
 
 
-def columns(grid: Layout) -> int:
-    return min(len(grid.panels), 2 if len(grid.xs) > 3 else 3)
-
-
 def figure(state: SweepState) -> go.Figure:
     """The map of `state`: the median of its outcome per cell with the spread and the dominant diagnosis;
     a cell still without a finished run says "pending" (or "running")."""
@@ -38,7 +34,7 @@ def figure(state: SweepState) -> go.Figure:
     stats = summarise_cells(state.rows, list(grid.names), state.outcome)
     running = _running_cells(state, grid)
     lo, hi = scale(stats)
-    cols = columns(grid)
+    cols = grid.columns
     rows = math.ceil(len(grid.panels) / cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[grid.title(p) for p in grid.panels] if grid.rest
                         else None, horizontal_spacing=0.08, vertical_spacing=0.12 if rows > 1 else 0.0)

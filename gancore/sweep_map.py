@@ -81,6 +81,11 @@ class Layout:
     def title(self, panel: tuple[str, ...]) -> str:
         return ", ".join(f"{n}={v}" for n, v in zip(self.rest, panel))
 
+    @property
+    def columns(self) -> int:
+        """Panels side by side: two when each is wide (more than three columns of cells), else three."""
+        return min(len(self.panels), 2 if len(self.xs) > 3 else 3)
+
 
 def layout(axes: list[tuple[str, list[str]]]) -> Layout:
     """The layout of `axes` ((name, values as text) in grid order); one axis is a single row."""
@@ -117,7 +122,7 @@ def draw(rows: list[dict[str, Any]], axes: list[tuple[str, list[str]]], outcome:
     stats = summarise_cells(rows, list(grid.names), outcome)
     lo, hi = scale(stats)
     ys, xs, panels = grid.ys, grid.xs, grid.panels
-    columns = min(len(panels), 2 if len(xs) > 3 else 3)
+    columns = grid.columns
     font, small, big = (ImageFont.load_default(size=s) for s in (22, 18, 30))
     left, top, gap = 190, 120, 40
     panel_w = (WIDTH - left - 40 - gap * (columns - 1)) // columns

@@ -143,6 +143,19 @@ def test_a_name_that_is_not_a_sweep_of_the_log_directory_is_refused(logdir, name
     assert not at.get("plotly_chart")  # nothing of the other folder is drawn
 
 
+def test_a_third_axis_makes_small_multiples_one_panel_per_value():
+    from dashboard.sweep_chart import figure
+    from gancore.sweep_read import SweepState
+    rows = [{"a": a, "b": b, "c": c, "status": "completed", "w1_exact": str(i), "diagnosis_kinds": ""}
+            for i, (a, b, c) in enumerate((a, b, c) for a in "12" for b in "xy" for c in ("p", "q", "r"))]
+    state = SweepState({"outcome": "w1_exact"}, [("a", ["1", "2"]), ("b", ["x", "y"]), ("c", ["p", "q", "r"])],
+                       rows[:-1], total=12)  # the last run (2, y, r) is not finished
+    fig = figure(state).to_plotly_json()
+    heats = [t for t in fig["data"] if t["type"] == "heatmap"]
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["c=p", "c=q", "c=r"]
+    assert [list(map(list, h["z"])) for h in heats] == [[[0, 3], [6, 9]], [[1, 4], [7, 10]], [[2, 5], [8, None]]]
+
+
 # --- launching: decided on the server --------------------------------------------------------------------
 def _launch(at: AppTest, workers: int = 1, grid: str = "lr_g=0.001,0.002", steps: int = 20) -> AppTest:
     at.session_state["tab"] = "Sweep"
