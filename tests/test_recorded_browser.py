@@ -1,6 +1,7 @@
 """Recorded runs in a real Chromium against a real Streamlit server: a finished command-line run opens at its
 final step with its charts drawn and scrubs back to an earlier picture; a command-line run training in
-another process is followed (its step counter advances as its files grow)."""
+another process is followed (its step counter advances as its files grow); a live run recorded from its own
+page is followed from another browser session."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from browser_support import CHART, CHROMIUM_ARGS, CONNECTED, IDLE, chromium, streamlit_server
+from browser_support import CHART, CHROMIUM_ARGS, CONNECTED, IDLE, chromium, open_page, streamlit_server
 from test_browser import COUNTER, counter, last_plotted_step  # the live page's counter and curves: the same
 
 pytestmark = [pytest.mark.browser,
@@ -90,3 +91,28 @@ def test_a_run_training_in_another_process_is_followed(page, logdir):
     finally:
         writer.send_signal(signal.SIGINT)  # the command pauses, writes its summary and exits
         writer.wait(120)
+
+
+def test_a_live_run_recorded_from_its_page_is_followed_from_another(page, logdir):
+    """The owner presses Record, then Start; another browser session opens the new directory from the
+    log directory and follows it as it grows."""
+    before = {p.name for p in logdir.iterdir()}
+    page.goto(f"{page.server}/?preset=mode-hopping&steps=0")
+    page.wait_for_selector(CONNECTED, timeout=90_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.locator(".st-key-record button").first.click()
+    wait_until(lambda: {p.name for p in logdir.iterdir()} - before, message="the recording's directory")
+    (name,) = {p.name for p in logdir.iterdir()} - before
+    assert name.startswith("mode-hopping-")
+    page.wait_for_selector("text=Stop recording")
+    page.locator(".st-key-start button").first.click()
+    follower = open_page(page.context.browser, f"{page.server}/?dir={name}")
+    try:
+        follower.wait_for_selector(COUNTER, timeout=60_000)
+        wait_until(lambda: counter(follower) > 0, message="a first recorded step on the follower")
+        first = counter(follower)
+        wait_until(lambda: counter(follower) > first, message="the follower's counter advancing")
+        assert "running" in follower.locator("[data-testid='stMetric']").first.inner_text()
+    finally:
+        follower.context.close()
+        page.locator(".st-key-pause button").first.click()
