@@ -47,13 +47,15 @@ def toggle(binding: Binding) -> str:
     run = binding.control()
     entry = binding.entry
     with _LOCK:
-        recorder = recorder_of(binding)
-        if recorder is not None and recorder.path is not None:
+        recorder = entry.meta.pop("recorder", None)
+        if recorder is not None:  # detached whether it records or stopped on a failed write
+            recording = recorder.path is not None
             try:
                 recorder.stop()
             except RuntimeError:  # the run ended meanwhile: its end closed the recording already
                 pass
-            return f"Recording stopped: {recorder.paths[-1].name} is complete in {recorder.logdir}."
+            if recording:
+                return f"Recording stopped: {recorder.paths[-1].name} is complete in {recorder.logdir}."
         root = logdir_path()
         made = not root.is_dir()
         preset = entry.meta.get("preset")
