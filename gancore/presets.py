@@ -91,8 +91,9 @@ def _balanced_labels(s: Snapshot) -> bool:
 
 
 def _fits_1d(s: Snapshot) -> bool:
-    e = s.evaluations
-    return len(e) >= 1 and float(np.min(e["w1_exact"])) < 0.1
+    """The latest evaluation's W1, the number the status strip shows beside the banner (the lowest ever
+    reached said "showing" next to a W1 of 0.47 once G had drifted off again)."""
+    return s.evaluation is not None and float(s.evaluation.values.get("w1_exact", np.nan)) < 0.1
 
 
 RING = Config(dataset="ring", latent_dim=16, batch_size=256, beta1=0.5)
@@ -186,9 +187,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "optimal discriminator p_data / (p_data + p_g) for the current G. D tracks the optimum while G's "
         "density moves onto the data; as they meet, D(x) flattens towards 1/2 everywhere. Set modes to 2 "
         "for a new run and watch G settle on one mode: mode collapse in one dimension.",
-        Config(dataset="gauss1d", modes=1, loss="nonsaturating", lr_d=1e-3, lr_g=1e-3, steps=3000,
-               eval_every=100),
-        "the exact W1 falls below 0.1 (a quarter of the data's std)",
+        Config(dataset="gauss1d", modes=1, loss="nonsaturating", lr_d=2e-4, lr_g=2e-4, steps=3000,
+               eval_every=100),  # at 1e-3 G fitted by step 100, then drifted to a W1 of 0.2-0.8 and back
+        "the latest exact W1 is below 0.1 (a quarter of the data's std)",
         _fits_1d,
         short="1-D densities and D(x)", within_steps=1500, charts=("samples", "critic", "losses")),
 ]}

@@ -117,9 +117,10 @@ def test_presets_are_listed_with_their_explanations(capsys) -> None:
 def test_preset_then_flags_override_and_resume(tmp_path) -> None:
     first = tmp_path / "a"
     assert main(["train", "--preset", "gauss1d", "--steps", "30", "--out", str(first), "--no-progress",
-                 "--lr-g", "2e-4"]) == 0
+                 "--lr-g", "3e-4"]) == 0
     config = json.loads((first / "config.json").read_text())
-    assert config["dataset"] == "gauss1d" and config["lr_g"] == 2e-4 and config["lr_d"] == 1e-3
+    assert config["dataset"] == "gauss1d" and config["lr_g"] == 3e-4
+    assert config["lr_d"] == PRESETS["gauss1d"].config.lr_d != 3e-4  # the flag changed lr_g alone
     second = tmp_path / "b"
     assert main(["train", "--config", str(first / "config.json"), "--resume", str(first / "checkpoint.pt"),
                  "--steps", "50", "--out", str(second), "--no-progress"]) == 0
