@@ -1,7 +1,7 @@
 """Recorded runs: how long a long run takes to open, what it holds in memory, and how big a run directory grows.
 
 1. Open: a synthetic metrics.csv of STEPS rows under a real ring run's header (random numbers written as the
-   run writes them, %.6g), opened by gancore.logdir.RunReader. Reported beside the time to merely read the
+   run writes them, %.6g), opened by gancore.logreader.RunReader. Reported beside the time to merely read the
    file's bytes (the ratio is what parsing costs), then the time to build every time chart's figure from its
    snapshot (time to first chart, less the browser), with the reader's memory: the bounded store's arrays and
    the peak Python allocations while opening (tracemalloc), not the file's size.
@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dashboard import charts  # noqa: E402
-from gancore.logdir import EVALUATIONS, FRAMES, FRAMES_BUDGET, METRICS, RunReader  # noqa: E402
+from gancore.logdir import EVALUATIONS, FRAMES, METRICS  # noqa: E402
+from gancore.logreader import RunReader  # noqa: E402
+from gancore.logwriter import FRAMES_BUDGET  # noqa: E402
 
 HEADER = ("step,time,loss_d,loss_g,d_real,d_fake,d_accuracy,w_estimate,critic_real,critic_fake,gp,grad_norm_d,"
           "grad_norm_g,clip_frac,lr_d,lr_g,step_time,samples_per_s,d_updates,g_updates")

@@ -20,7 +20,8 @@ from typing import Any, Callable
 import plotly.graph_objects as go
 import streamlit as st
 
-from gancore.logdir import LogdirError, RunReader, list_runs, resolve
+from gancore.logdir import LogdirError, list_runs, resolve
+from gancore.logreader import RunReader
 from gancore.metrics import Snapshot
 from gancore.records import ImageFrame
 from gancore.sweep_read import list_sweeps

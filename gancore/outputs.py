@@ -3,8 +3,8 @@ summary, and report.html (the settings, the summary and the Live tab's figures: 
 
 metrics.csv is streamed as rows are flushed (full resolution however long the run; the in-memory store
 keeps only a bounded history), one write per flush, so a killed process leaves whole lines. Every
-evaluation and the pictures at the dashboard's cadence are appended the same way (gancore.logdir: the
-dashboard replays and follows the directory; frames.jsonl stays under logdir.FRAMES_BUDGET). Every other
+evaluation and the pictures at the dashboard's cadence are appended the same way (gancore.logwriter: the
+dashboard replays and follows the directory; frames.jsonl stays under logwriter.FRAMES_BUDGET). Every other
 file is replaced atomically (gancore.atomic): a checkpoint periodically and at the end, the rest at the
 end, from the final weights. Continuing a run in its own directory appends to its history; nothing is
 written until the run and its checkpoint have been accepted.
@@ -26,7 +26,7 @@ import numpy as np
 from . import atomic, checkpoint
 from .config import Config, ConfigError
 from .evaluate.evaluator import Evaluator
-from .logdir import LogWriter, append_lines
+from .logwriter import LogWriter, append_lines
 from .measures import EVAL_MEASURES
 from .render import frame_png
 from .run import Run
@@ -222,7 +222,7 @@ def _report(out: Path, config: Config, summary: dict[str, Any]) -> str:
     evaluation and picture included), drawn by the dashboard's own figure builders. Plotly is imported
     only here: the engine loads no viewer library unless a report is written."""
     from dashboard.report import report_html
-    from .logdir import RunReader
+    from .logreader import RunReader
     return report_html(RunReader(out).snapshot(), config, summary)
 
 

@@ -6,7 +6,7 @@ the store's rows (every step of the last 4,096, bucket averages before, as the s
 events, every evaluation the run kept and the latest picture. From then on it appends as the command line
 does: the rows at every flush (one write per flush), and, at most every RECORD_SECONDS (and when a run
 pauses, for its last picture), the evaluations and the picture published since, read from one snapshot of
-the store. So the copy replays like a command-line run (gancore.logdir.RunReader).
+the store. So the copy replays like a command-line run (gancore.logreader.RunReader).
 
 A reset starts a new directory: the old one is closed with its summary.json ("stopped: the run was reset")
 and the new run is recorded from its step 0. `stop()`, or the end of the run's thread, writes summary.json.

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gancore.logdir import (EVALUATIONS, FRAMES, METRICS, LogdirError, LogWriter, RunReader, _line, frame_record,
-                            list_runs, resolve)
+from gancore.logdir import EVALUATIONS, FRAMES, METRICS, LogdirError, list_runs, resolve
+from gancore.logreader import RunReader
+from gancore.logwriter import LogWriter, _line, frame_record
 from gancore.outputs import RunDirectory
 from gancore.records import Evaluation, ImageFrame
 from gancore.run import Run
@@ -217,7 +218,7 @@ def test_listing_is_newest_first_with_status_and_step(tmp_path):
 
 def test_a_long_file_opens_with_its_newest_rows_whole(tmp_path):
     """Opening 20,000 rows: the newest THIN_KEEP are read whole, the older ones sampled (one in 3 here)."""
-    from gancore.logdir import THIN_KEEP
+    from gancore.logreader import THIN_KEEP
     path = tmp_path / "run"
     path.mkdir()
     (path / METRICS).write_text(HEADER + "".join(f"{s},{s / 10},{s % 7}\n" for s in range(1, 20_001)))

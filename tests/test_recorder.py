@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from gancore.evaluate.evaluator import Evaluator
-from gancore.logdir import FRAMES, RunReader, list_runs
+from gancore.logdir import FRAMES, list_runs
+from gancore.logreader import RunReader
 from gancore.outputs import RunDirectory
 from gancore.recorder import Recorder, unique_directory
 from gancore.run import Run

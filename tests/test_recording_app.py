@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard import recording
 from dashboard.access import VIEWER_REFUSAL, Refused, bind
 from dashboard.runs import Entry, registry
-from gancore.logdir import RunReader, list_runs
+from gancore.logdir import list_runs
+from gancore.logreader import RunReader
 
 from test_roles import _FakeRun, page as _page
 
