@@ -16,7 +16,7 @@ from gancore.metrics import Snapshot
 from gancore.records import ImageFrame, PlaneFrame
 from gancore.presets import PRESENTED, PRESETS
 
-from . import charts, session, status
+from . import charts, pictures, session, status
 from .controls import interval
 from .runs import Entry, registry
 from .shared import SHARED
@@ -122,17 +122,17 @@ def _status_strip(entry: Entry, snap: Snapshot) -> None:
 def _samples(token: str, snap: Snapshot) -> None:
     frame = snap.frame
     if isinstance(frame, ImageFrame):
-        picture = cached("image", (token, id(frame)), lambda: charts.image_grid(frame), keep=frame)
+        picture = cached("image", (token, id(frame)), lambda: pictures.image_grid(frame), keep=frame)
         rows = "one row per class" if frame.rows else "fixed noise"
         st.image(picture, caption=f"Samples at step {frame.step} ({rows})", width="stretch")
     else:
-        layers = charts.LAYERS
+        layers = pictures.LAYERS
         if isinstance(frame, PlaneFrame):  # the 1-D picture has no heatmap and no push to switch off
-            layers = st.pills("Layers", charts.LAYERS, selection_mode="multi", default=list(charts.LAYERS),
+            layers = st.pills("Layers", pictures.LAYERS, selection_mode="multi", default=list(pictures.LAYERS),
                               key="layers", format_func={"field": "D heatmap", "real": "real", "fake": "fake",
                                                          "arrows": "G's push"}.get)
         fig = cached("samples", (token, id(frame), tuple(layers or ())),
-                     lambda: charts.samples(frame, layers or ()), keep=frame)
+                     lambda: pictures.samples(frame, layers or ()), keep=frame)
         chart(fig, "chart-samples")
     evaluation = snap.evaluation
     hist = cached("histogram", (token, id(evaluation)), lambda: charts.class_histogram(snap), keep=evaluation)
@@ -163,7 +163,6 @@ html, body, [data-testid="stMetricValue"] {font-size: 1.25rem;}
 def presenter(entry: Entry) -> None:
     """The status strip and banners, then the charts the preset names, large, for the back row."""
     st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
-    snap = snapshot(entry)
     st.session_state["_drawn"] = _drawn(entry, _sidebar_status(entry))
     st.fragment(run_every=interval())(_presented)(entry.token)
 
@@ -189,12 +188,12 @@ def _presented(token: str) -> None:
 def _presented_chart(key: str, token: str, snap: Snapshot) -> None:
     frame = snap.frame
     if key == "samples" and isinstance(frame, ImageFrame):
-        picture = cached("image", (token, id(frame)), lambda: charts.image_grid(frame), keep=frame)
+        picture = cached("image", (token, id(frame)), lambda: pictures.image_grid(frame), keep=frame)
         st.image(picture, caption=f"Samples at step {frame.step}", width="stretch")
         return
     if key == "samples":
         fig = cached("present-samples", (token, id(frame)),
-                     lambda: _large(charts.samples(frame, height=PRESENTER_HEIGHT)), keep=frame)
+                     lambda: _large(pictures.samples(frame, height=PRESENTER_HEIGHT)), keep=frame)
     else:
         fig = cached(f"present-{key}", (token, snap.version), lambda: _large(charts.live_figure(key, snap)))
     chart(fig, f"present-{key}")

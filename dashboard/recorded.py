@@ -26,7 +26,7 @@ from gancore.metrics import Snapshot
 from gancore.records import ImageFrame
 from gancore.sweep_read import list_sweeps
 
-from . import charts, status
+from . import charts, pictures, status
 from .controls import interval
 from .live import SHOW, cached, chart
 from .recording import LOGDIR_ENV, logdir
@@ -198,10 +198,10 @@ def _picture(snap: Snapshot, path_text: str) -> None:
     if frame is None:
         st.info("No picture was recorded up to this step.")
     elif isinstance(frame, ImageFrame):
-        picture = cached("recorded-image", (path_text, id(frame)), lambda: charts.image_grid(frame), keep=frame)
+        picture = cached("recorded-image", (path_text, id(frame)), lambda: pictures.image_grid(frame), keep=frame)
         st.image(picture, caption=f"Samples at step {frame.step}", width="stretch")
     else:
-        fig = cached("recorded-samples", (path_text, id(frame)), lambda: charts.samples(frame), keep=frame)
+        fig = cached("recorded-samples", (path_text, id(frame)), lambda: pictures.samples(frame), keep=frame)
         chart(fig, "chart-samples")
     evaluation = snap.evaluation
     hist = cached("recorded-histogram", (path_text, id(evaluation)), lambda: charts.class_histogram(snap),

@@ -26,7 +26,7 @@ from gancore.metrics import Snapshot
 from gancore.records import ImageFrame
 from gancore.render import frame_png
 
-from . import charts
+from . import charts, pictures
 
 STYLE = """body{font-family:"Source Sans Pro",Arial,sans-serif;color:#222;margin:24px auto;max-width:1500px}
 h1{font-size:26px}h2{font-size:20px;margin-top:28px}table{border-collapse:collapse;font-size:15px}
@@ -45,7 +45,7 @@ def figures(snapshot: Snapshot) -> dict[str, go.Figure]:
     grid, which is a picture, not a figure), the class histogram, then every time chart."""
     drawn: dict[str, go.Figure] = {}
     if not isinstance(snapshot.frame, ImageFrame):
-        drawn["samples"] = charts.samples(snapshot.frame)
+        drawn["samples"] = pictures.samples(snapshot.frame)
     drawn["histogram"] = charts.class_histogram(snapshot)
     drawn.update(charts.time_charts(snapshot))
     return drawn

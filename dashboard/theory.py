@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .charts import COLORS, style
+from .figure import COLORS, style
 
 LOG2 = math.log(2.0)
 GEN_LOSSES = {  # name: (formula shown, colour)

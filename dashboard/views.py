@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import streamlit as st
 
 from gancore import checkpoint
@@ -14,7 +13,7 @@ from gancore.data import DataError
 from gancore.presets import CONTRAST_PRESET, PRESETS
 from gancore.records import ImageFrame
 
-from . import charts, share
+from . import charts, pictures, share
 from .controls import interval
 from .live import chart, snapshot
 from .access import Binding
@@ -136,9 +135,9 @@ def _compare_live(tokens: list[str]) -> None:
             st.markdown(f"**{label}** — {snap.status}, step {snap.step}")
             frame = snap.frame
             if isinstance(frame, ImageFrame):
-                st.image(charts.image_grid(frame), width="stretch")
+                st.image(pictures.image_grid(frame), width="stretch")
             else:
-                chart(charts.samples(frame, height=420), f"cmp-samples-{label[0]}")
+                chart(pictures.samples(frame, height=420), f"cmp-samples-{label[0]}")
     for row in range(0, len(COMPARE_CHARTS), 2):
         cols = st.columns(2)
         for col, metric in zip(cols, COMPARE_CHARTS[row: row + 2]):

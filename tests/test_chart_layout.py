@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import charts
+from dashboard import charts, figure, pictures
 from gancore.metrics import Event
 from gancore.records import LineFrame, PlaneFrame
 from tests.test_charts import make_evals, make_snapshot, traces
@@ -15,7 +15,7 @@ from tests.test_charts import make_evals, make_snapshot, traces
 
 @pytest.fixture(autouse=True)
 def validated(monkeypatch):
-    monkeypatch.setattr(charts, "VALIDATE", True)
+    monkeypatch.setattr(figure, "VALIDATE", True)
 
 
 def spiked(n: int = 400, at=(100, 101, 102), value: float = 3000.0):
@@ -90,7 +90,7 @@ def test_legends_sit_below_the_plot_away_from_the_title() -> None:
                        bounds=np.array([[-3, 3], [-3, 3]]), xs=np.arange(3), ys=np.arange(3), scores=np.eye(3),
                        arrows=np.ones((4, 2)))
     snap = make_snapshot(300, evals=make_evals())
-    figures = [*charts.time_charts(snap, per_layer=True).values(), charts.samples(frame),
+    figures = [*charts.time_charts(snap, per_layer=True).values(), pictures.samples(frame),
                charts.compare([("A", snap), ("B", snap)], "w1_exact")]
     for fig in figures:
         legend, title = fig.layout.legend, fig.layout.title
@@ -102,8 +102,8 @@ def test_close_changes_get_labels_that_do_not_overlap() -> None:
     events = [Event(s, "lr_g", 1e-3, 2e-3) for s in (100, 110, 120, 130, 140, 150)]
     fig = charts.losses(make_snapshot(1000, events=events))
     labels = [a for a in fig.layout.annotations if "lr_g" in a.text]
-    width = (len(labels[0].text) * charts.LABEL_CHAR_PX + 8) / charts.LABEL_PLOT_PX * (1000 - 1)
-    assert len(labels) == charts.LABEL_ROWS  # one per row: a fifth would overlap, so it is left out
+    width = (len(labels[0].text) * figure.LABEL_CHAR_PX + 8) / figure.LABEL_PLOT_PX * (1000 - 1)
+    assert len(labels) == figure.LABEL_ROWS  # one per row: a fifth would overlap, so it is left out
     assert len({a.y for a in labels}) == len(labels)
     assert max(a.x for a in labels) == 150  # the newest changes are the labelled ones
     far = charts.losses(make_snapshot(1000, events=[Event(100, "lr_g", 1e-3, 2e-3), Event(900, "lr_g", 2e-3, 1e-3)]))
@@ -118,7 +118,7 @@ def test_right_hand_axes_keep_room_for_their_tick_labels() -> None:
     frame = LineFrame(step=5, labels=None, grid=grid, p_data=np.exp(-grid ** 2), p_g=np.exp(-(grid - 1) ** 2),
                       scores=grid, d_prob=1 / (1 + np.exp(-grid)), d_optimal=np.full(50, 0.5, np.float32),
                       real=np.zeros((4, 1)), fake=np.ones((4, 1)), bounds=np.array([[-4, 4]]), probabilities=True)
-    assert charts.samples(frame).layout.yaxis2.automargin is True
+    assert pictures.samples(frame).layout.yaxis2.automargin is True
     assert charts.coverage(make_snapshot(600, evals=make_evals())).layout.yaxis2.automargin is True
 
 

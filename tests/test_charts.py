@@ -16,7 +16,7 @@ import plotly.io as pio
 import pytest
 from scipy import stats
 
-from dashboard import charts, share, status, theory
+from dashboard import charts, figure, pictures, share, status, theory
 from gancore.evaluate.diagnosis import Diagnosis
 from gancore.config import Config
 from gancore.metrics import Event, Snapshot
@@ -24,7 +24,7 @@ from gancore.presets import DEFAULT_PRESET, PRESETS
 from gancore.info import RunInfo
 from gancore.measures import EVAL_MEASURES, STEP_MEASURES
 from gancore.evaluate.evaluator import Evaluator
-from gancore.records import Evaluation, Evaluations, ImageFrame, LineFrame, PlaneFrame
+from gancore.records import Evaluation, Evaluations, ImageFrame, PlaneFrame
 from gancore.train import Trainer
 
 TIME_CHARTS = ("losses", "probabilities", "critic", "gradients", "coverage", "heatmap")
@@ -33,7 +33,7 @@ TIME_CHARTS = ("losses", "probabilities", "critic", "gradients", "coverage", "he
 @pytest.fixture(autouse=True)
 def validated(monkeypatch):
     """The page builds figures unvalidated (fast); here Plotly validates every property."""
-    monkeypatch.setattr(charts, "VALIDATE", True)
+    monkeypatch.setattr(figure, "VALIDATE", True)
 
 
 def make_snapshot(n: int = 200, *, loss: str = "nonsaturating", events=(), evals=None, evaluation=None,
@@ -96,14 +96,14 @@ def event_shapes(fig):
 # --- downsampling -------------------------------------------------------------------------------------------
 def test_downsample_keeps_short_series_and_caps_long_ones() -> None:
     x = np.arange(500, dtype=np.float32)
-    assert charts.downsample(x, x)[0] is not None and len(charts.downsample(x, x)[0]) == 500
+    assert figure.downsample(x, x)[0] is not None and len(figure.downsample(x, x)[0]) == 500
     n = 100_000
     x = np.arange(n, dtype=np.float32)
     y = np.sin(x / 1000).astype(np.float32)
     y[54_321] = 50.0  # one spike: a stride would drop it, min-max keeps it
     y[77_777] = -50.0
-    xs, ys = charts.downsample(x, y)
-    assert len(xs) <= charts.MAX_POINTS and xs.dtype == np.float32 and ys.dtype == np.float32
+    xs, ys = figure.downsample(x, y)
+    assert len(xs) <= figure.MAX_POINTS and xs.dtype == np.float32 and ys.dtype == np.float32
     assert xs[0] == 0 and xs[-1] == n - 1  # the latest value is always drawn
     assert ys.max() == 50.0 and ys.min() == -50.0
     assert np.all(np.diff(xs) > 0)  # still in step order
@@ -113,9 +113,9 @@ def test_downsample_treats_nan_as_gaps_not_extremes() -> None:
     n = 10_000
     y = np.full(n, np.nan, np.float32)
     y[::2] = 1.0
-    xs, ys = charts.downsample(np.arange(n), y, max_points=100)
+    xs, ys = figure.downsample(np.arange(n), y, max_points=100)
     assert len(xs) <= 100 and np.nanmax(ys) == 1.0 and np.isfinite(ys).sum() >= 40
-    xs, ys = charts.downsample(np.arange(n), np.full(n, np.nan, np.float32), max_points=100)
+    xs, ys = figure.downsample(np.arange(n), np.full(n, np.nan, np.float32), max_points=100)
     assert len(xs) <= 100 and np.isnan(ys).all()
 
 
@@ -136,7 +136,7 @@ def test_unvalidated_figures_equal_validated_ones(monkeypatch) -> None:
                        arrows=np.ones((4, 2)))
 
     def build() -> dict[str, dict]:
-        figures = {**charts.time_charts(snap, per_layer=True), "samples": charts.samples(frame),
+        figures = {**charts.time_charts(snap, per_layer=True), "samples": pictures.samples(frame),
                    "compare": charts.compare([("A", snap)], "w1_exact")}
         specs = {k: json.loads(pio.to_json(f, validate=False)) for k, f in figures.items()}
         for spec in specs.values():
@@ -144,7 +144,7 @@ def test_unvalidated_figures_equal_validated_ones(monkeypatch) -> None:
         return specs
 
     checked = build()
-    monkeypatch.setattr(charts, "VALIDATE", False)
+    monkeypatch.setattr(figure, "VALIDATE", False)
     assert build() == checked  # no Python-only shortcut (title_font, ...) reaches plotly.js unexpanded
 
 
@@ -165,16 +165,16 @@ def test_every_time_chart_marks_every_event_with_a_line_and_a_label() -> None:
         texts = [a.text for a in fig.layout.annotations]
         assert any("lr_d 0.001→0.0002" in t for t in texts), name
         assert any("loss nonsaturating→wgan-gp" in t for t in texts), name
-    assert event_shapes(charts.losses(snap))[2].line.color == charts.COLORS["diverged"]
+    assert event_shapes(charts.losses(snap))[2].line.color == figure.COLORS["diverged"]
 
 
 def test_event_markers_are_capped_and_only_recent_ones_labelled() -> None:
     events = [Event(i, "lr_g", 1e-3, 2e-3) for i in range(1, 301)]
     fig = charts.losses(make_snapshot(400, events=events))
-    assert len(event_shapes(fig)) == charts.MAX_MARKERS
+    assert len(event_shapes(fig)) == figure.MAX_MARKERS
     assert event_shapes(fig)[-1].x0 == 300
     labelled = [a.x for a in fig.layout.annotations if "lr_g" in a.text]
-    assert 0 < len(labelled) <= charts.MAX_LABELS and max(labelled) == 300  # the newest change is labelled
+    assert 0 < len(labelled) <= figure.MAX_LABELS and max(labelled) == 300  # the newest change is labelled
 
 
 def test_gradient_norms_use_a_log_axis_and_hide_non_positive_values() -> None:
@@ -217,7 +217,7 @@ def test_hour_long_run_stays_within_the_point_budget() -> None:
     for name, fig in charts.time_charts(snap, per_layer=True).items():
         for t in fig.data:
             if t.type == "scatter":
-                assert len(t.x) <= charts.MAX_POINTS, name
+                assert len(t.x) <= figure.MAX_POINTS, name
         assert len(pio.to_json(fig, validate=False)) < 150_000, name
     heat = charts.class_heatmap(snap)
     assert len(heat.data[0].x) <= charts.MAX_HEATMAP_COLUMNS
@@ -229,10 +229,10 @@ def test_critic_chart_overlays_the_exact_w1_and_flags_clipping() -> None:
     w1 = traces(fig, "exact W1")[0]
     assert list(w1.x) == list(evals["step"]) and w1.mode == "lines+markers"
     assert "unknown K" in fig.layout.title.subtitle.text  # under the title, never over the curves
-    assert fig.layout.margin.t == charts.critic(make_snapshot(600, evals=evals)).layout.margin.t + charts.SUBTITLE_PX
+    assert fig.layout.margin.t == charts.critic(make_snapshot(600, evals=evals)).layout.margin.t + figure.SUBTITLE_PX
     assert traces(charts.critic(make_snapshot(100)), "D logit gap")  # a sigmoid D: not a W estimate
     raw = traces(fig, "E f(real)")[0]
-    assert raw.visible == "legendonly" and len(raw.x) <= charts.MAX_POINTS // 4
+    assert raw.visible == "legendonly" and len(raw.x) <= figure.MAX_POINTS // 4
 
 
 def test_coverage_counts_modes_and_quality_on_two_axes() -> None:
@@ -253,7 +253,7 @@ def test_histogram_bars_colour_modes_without_a_fair_share() -> None:
     bar = fig.data[0]
     assert bar.type == "bar" and list(bar.y) == [300, 0, 5, 250, 0, 0, 200, 100]
     colours = list(bar.marker.color)
-    assert colours[0] == charts.COLORS["covered"] and colours[2] == charts.COLORS["uncovered"]
+    assert colours[0] == figure.COLORS["covered"] and colours[2] == figure.COLORS["uncovered"]
     assert "step 400" in fig.layout.title.text
 
 
@@ -309,13 +309,13 @@ def test_charts_from_real_training(trained: Snapshot) -> None:
 
 def test_two_d_samples_have_field_points_and_arrows(trained: Snapshot) -> None:
     frame = trained.frame
-    fig = charts.samples(frame)
+    fig = pictures.samples(frame)
     kinds = [t.type for t in fig.data]
     assert kinds == ["heatmap", "scatter", "scatter", "scatter"]
     assert [t.name for t in fig.data[1:]][0] == "real" and fig.data[3].name == "fake G(z)"
     arrows = fig.data[2]
-    assert arrows.marker.symbol == "arrow" and len(arrows.x) == 3 * min(len(frame.fake), charts.MAX_ARROWS)
-    only_points = charts.samples(frame, layers=("real", "fake"))
+    assert arrows.marker.symbol == "arrow" and len(arrows.x) == 3 * min(len(frame.fake), pictures.MAX_ARROWS)
+    only_points = pictures.samples(frame, layers=("real", "fake"))
     assert [t.name for t in only_points.data] == ["real", "fake G(z)"]
     assert fig.layout.yaxis.scaleanchor == "x"
 
@@ -324,10 +324,10 @@ def test_arrows_keep_their_scale_so_vanishing_gradients_look_tiny() -> None:
     bounds = np.array([[-3, 3], [-3, 3]], np.float32)
     points = np.zeros((4, 2), np.float32)
     push = np.array([[1e-6, 0], [0.3, 0], [100.0, 0], [0, 0]], np.float32)
-    trace = charts._arrows(points, push, bounds)
+    trace = pictures._arrows(points, push, bounds)
     tips = np.asarray(trace["x"], np.float32).reshape(4, 3)[:, 1]
-    assert tips[0] < 1e-5 and math.isclose(tips[1], 0.3 * charts.ARROW_UNIT * 6, rel_tol=1e-5)
-    assert math.isclose(tips[2], charts.ARROW_MAX * 6, rel_tol=1e-5) and tips[3] == 0
+    assert tips[0] < 1e-5 and math.isclose(tips[1], 0.3 * pictures.ARROW_UNIT * 6, rel_tol=1e-5)
+    assert math.isclose(tips[2], pictures.ARROW_MAX * 6, rel_tol=1e-5) and tips[3] == 0
 
 
 def test_one_d_samples_show_densities_d_and_optimal_d() -> None:
@@ -335,7 +335,7 @@ def test_one_d_samples_show_densities_d_and_optimal_d() -> None:
     densities, D(x) is the sigmoid of the critic's scores, and a critic objective shows f(x) instead."""
     trainer = Trainer(Config(dataset="gauss1d", width=16, depth=1, batch_size=64, device="cpu"))
     frame = Evaluator().frame(trainer)
-    fig = charts.samples(frame)
+    fig = pictures.samples(frame)
     traces_by_name = {t.name: np.asarray(t.y, np.float64) for t in fig.data}
     assert list(traces_by_name) == ["p_data", "p_g", "D(x)", "optimal D"]
     p, q = traces_by_name["p_data"], traces_by_name["p_g"]
@@ -344,15 +344,15 @@ def test_one_d_samples_show_densities_d_and_optimal_d() -> None:
     np.testing.assert_allclose(traces_by_name["D(x)"], 1 / (1 + np.exp(-np.asarray(frame.scores))), atol=1e-5)
     assert np.asarray(fig.data[0].x).min() < -3 and np.asarray(fig.data[0].x).max() > 3  # the data's span
     critic = Evaluator().frame(Trainer(Config(dataset="gauss1d", loss="wgan-gp", width=16, depth=1, device="cpu")))
-    assert [t.name for t in charts.samples(critic).data] == ["p_data", "p_g", "critic f(x)"]
+    assert [t.name for t in pictures.samples(critic).data] == ["p_data", "p_g", "critic f(x)"]
 
 
 def test_image_grid_has_a_row_per_class() -> None:
     frame = ImageFrame(images=np.zeros((100, 28, 28), np.uint8), rows=10, step=3, labels=None)
-    picture = charts.image_grid(frame, scale=1)
+    picture = pictures.image_grid(frame, scale=1)
     assert picture.dtype == np.uint8 and picture.shape == (10 * 30 + 2, 10 * 30 + 2)
-    assert charts.image_grid(frame, scale=2).shape == (604, 604)
-    assert charts.image_grid(None) is None
+    assert pictures.image_grid(frame, scale=2).shape == (604, 604)
+    assert pictures.image_grid(None) is None
 
 
 def test_compare_overlays_runs_by_step_or_time() -> None:
