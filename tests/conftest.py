@@ -21,3 +21,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def small() -> Config:
     """A ring run with small nets: real training steps in milliseconds."""
     return Config(dataset="ring", width=32, depth=2, latent_dim=4, batch_size=64, steps=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module (tests/browser_support.py has the flags)."""
+    from browser_support import CHROMIUM_ARGS, chromium
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

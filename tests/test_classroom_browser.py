@@ -11,13 +11,13 @@ size (1600x1000) are saved to artifacts/screenshots/.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from browser_support import CHART, CHROMIUM_ARGS, COUNTER, IDLE, SCREENSHOTS, chromium, counter, open_page, \
-    streamlit_server, wait_until
+from browser_support import CHART, COUNTER, IDLE, SCREENSHOTS, chromium, counter, open_page, streamlit_server, \
+    wait_until
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed")]
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 KEY = "class-key-123"
 CONTROLS = ("start", "pause", "step", "reset", "lr_g", "lr_d", "loss")
@@ -31,14 +31,6 @@ def enabled_controls(page) -> list[str]:
                 found.append(key)
                 break
     return found
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_a_class_watches_the_instructors_run_and_cannot_touch_it(browser) -> None:
@@ -74,7 +66,7 @@ def test_a_class_watches_the_instructors_run_and_cannot_touch_it(browser) -> Non
                        .inner_text(), message="a student seeing the instructor's reset")
         try:
             teacher.locator(".st-key-presenter label").first.click(no_wait_after=True, timeout=90_000)
-        except playwright_api.TimeoutError:
+        except PlaywrightTimeout:
             teacher.screenshot(path=str(SCREENSHOTS / "classroom-teacher-after-reset.png"))
             raise AssertionError("no presenter toggle on the instructor's page after Reset; it shows:\n"
                                  + teacher.locator("body").inner_text()[:3000]) from None

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import CHART, CHROMIUM_ARGS, COUNTER, IDLE, SCREENSHOTS, chromium, open_page, streamlit_server
+from browser_support import CHART, COUNTER, IDLE, SCREENSHOTS, chromium, open_page, streamlit_server
 
 from gancore.presets import PRESETS
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed")]
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 SHOWING = "The preset's phenomenon is showing"
 
@@ -26,14 +25,6 @@ def server():
     # a closed page's run is reaped at once, so the presets do not train side by side on 2 cores
     with streamlit_server({"GANCORE_GRACE": "1", "GANCORE_REFRESH": "1", "OMP_NUM_THREADS": "1"}) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
