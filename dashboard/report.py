@@ -51,12 +51,14 @@ def figures(snapshot: Snapshot) -> dict[str, go.Figure]:
     return drawn
 
 
-def report_html(snapshot: Snapshot, config: Config, summary: Mapping[str, Any]) -> str:
-    """The whole page as one string (the caller writes it atomically)."""
+def report_html(snapshot: Snapshot, config: Config, summary: Mapping[str, Any], plotly_src: str | None = None) -> str:
+    """The whole page as one string (the caller writes it atomically). plotly.js is inline (4.8 MB: the page
+    opens anywhere, offline), or with `plotly_src` a script file beside it (a sweep's runs share one)."""
+    plotly = f"<script src=\"{_e(plotly_src)}\"></script>" if plotly_src else f"<script>{get_plotlyjs()}</script>"
     frame = snapshot.frame
     title = f"gancore run: {config.dataset}, {config.loss}, seed {config.seed}"
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>",
-             f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>",
+             f"<style>{STYLE}</style>{plotly}</head><body>",
              f"<h1>{_e(title)}</h1>",
              f"<p>{_e(str(summary.get('status', snapshot.status)))} after {summary.get('steps', snapshot.step)} "
              f"steps{_seconds(summary.get('seconds'))}. Written by <code>python -m gancore train</code>; "

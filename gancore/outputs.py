@@ -45,10 +45,13 @@ def check_out(out: Path) -> None:
 
 
 class RunDirectory:
-    def __init__(self, out: Path, config: Config) -> None:
+    def __init__(self, out: Path, config: Config, plotly_src: str | None = None) -> None:
+        """`plotly_src`: where report.html loads plotly.js from; None puts it inline (a page that opens
+        anywhere), a sweep's runs share one file in the sweep's folder instead of 4.8 MB each."""
         check_out(Path(out))
         self.out = Path(out)
         self.config = config
+        self.plotly_src = plotly_src
         self.log = LogWriter(self.out)
         self.evaluator = RecordingEvaluator(self.log)
         self._fd: int | None = None
@@ -189,7 +192,7 @@ class RunDirectory:
         attempt("summary.json", lambda: atomic.write_text(self.out / "summary.json",
                                                           json.dumps(summary, indent=2) + "\n"))
         attempt("report.html", lambda: atomic.write_text(self.out / "report.html",
-                                                         _report(self.out, run.config, summary)))
+                                                         _report(self.out, run.config, summary, self.plotly_src)))
         return summary, problems
 
 
@@ -217,13 +220,13 @@ class RecordingEvaluator(Evaluator):
         return picture
 
 
-def _report(out: Path, config: Config, summary: dict[str, Any]) -> str:
+def _report(out: Path, config: Config, summary: dict[str, Any], plotly_src: str | None) -> str:
     """report.html, from the run directory as the dashboard's recorded view reads it back (the final
     evaluation and picture included), drawn by the dashboard's own figure builders. Plotly is imported
     only here: the engine loads no viewer library unless a report is written."""
     from dashboard.report import report_html
     from .logreader import RunReader
-    return report_html(RunReader(out).snapshot(), config, summary)
+    return report_html(RunReader(out).snapshot(), config, summary, plotly_src)
 
 
 def _facts(snap) -> dict[str, Any]:

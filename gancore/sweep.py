@@ -30,6 +30,7 @@ from .sweep_map import draw
 HEADLINE = ("modes_covered", "modes_covered_strict", "hq_fraction", "w1_exact", "label_accuracy")
 OUTCOMES = (*HEADLINE, "modes_total", "kl_uniform", "js_grid", "swd", "steps")
 FINISHED = ("completed", "diverged")  # outcomes of the settings themselves: the same config gives them again
+PLOTLY_FILE = "plotly.min.js"  # in the sweep's folder: the runs' report.html pages load it from there
 CELL_FILE = "sweep_cell.json"  # in each run directory: who ran it, how long, which diagnoses (kinds)
 
 
@@ -143,7 +144,7 @@ def train_cell(config: dict[str, Any], out: str, threads: int = 1, checkpoint_ev
     torch.set_num_threads(threads)
     row: dict[str, Any] = {"worker": _worker_address()}
     try:
-        directory = RunDirectory(Path(out), Config(**config))
+        directory = RunDirectory(Path(out), Config(**config), plotly_src=f"../{PLOTLY_FILE}")
         run = Run(directory.config, hooks=[directory.evaluator], sinks=[directory.write_rows])
         try:
             directory.open(run)
@@ -194,9 +195,13 @@ def finished_row(cell: Cell, out: Path) -> dict[str, Any] | None:
 
 
 def write_settings(plan: Plan) -> None:
-    """The sweep's folder and its sweep.json, the first thing a sweep writes: from then on it can be opened."""
+    """The sweep's folder and its sweep.json, the first thing a sweep writes: from then on it can be opened.
+    Also plotly.js, once, for the runs' report.html pages (each would otherwise carry its own 4.8 MB)."""
     plan.out.mkdir(parents=True, exist_ok=True)
     atomic.write_text(plan.out / "sweep.json", json.dumps(plan.settings, indent=2) + "\n")
+    if not (plan.out / PLOTLY_FILE).is_file():
+        from plotly.offline import get_plotlyjs
+        atomic.write_text(plan.out / PLOTLY_FILE, get_plotlyjs())
 
 
 def execute(plan: Plan, progress: bool = False) -> int:

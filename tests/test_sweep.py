@@ -92,6 +92,9 @@ def test_a_grid_on_two_workers_completes_keeps_failures_as_rows_and_resumes(sche
     assert settings["grid"] == {"lr_d": [0.001, 10.0], "lr_g": [0.001, 0.01]} and settings["seeds"] == [0, 1]
     assert Image.open(out / "sweep.png").size[0] == 1600
     assert "trained 8 now" in result.stdout
+    report = (out / rows[0]["run"] / "report.html").read_text()  # plotly.js once, beside the runs
+    assert '<script src="../plotly.min.js">' in report and len(report) < 10**6
+    assert (out / "plotly.min.js").stat().st_size > 10**6
 
     # resume: a run whose summary is gone (as if killed) is trained again; the other 7 are kept
     (out / rows[0]["run"] / "summary.json").unlink()
