@@ -1,7 +1,7 @@
 """Sweep throughput: the same 8-run sweep (2x2 grid, 2 seeds) on a LocalCluster of 1 and of 2 worker
 processes, against the same 8 runs one after another in this process (train_cell, no Dask).
 
-    python bench/sweep.py [--steps 400]
+    python bench/sweep.py [--steps 2000]
 
 Speed-up = wall(1 worker) / wall(2 workers) (target >= 1.7x on 2 cores); overhead per run =
 (wall(1 worker) - wall(plain loop)) / 8, cluster start-up included (target <= 1 s), and the part of
@@ -74,5 +74,5 @@ def bench(steps: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--steps", type=int, default=2000)
     bench(parser.parse_args().steps)

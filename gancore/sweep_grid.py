@@ -47,19 +47,20 @@ class SweepPreset:
 SWEEP_PRESETS = {p.name: p for p in (
     SweepPreset(
         "lr-balance", "D and G learning rates on the ring (non-saturating)",
-        "Each cell trains the 8-mode ring with one pair of learning rates. Along the diagonal D and G learn "
-        "at the same pace and the map shows the most modes with a fair share; far below it (D much faster) D "
-        "saturates and G's gradients vanish or G collapses onto a few modes; far above it (G much faster) G "
-        "chases a D that cannot keep up and hops or collapses. The spread over seeds shows how much of that "
-        "is luck.",
+        "Each cell trains the 8-mode ring for 1,500 iterations with one pair of learning rates. Read it by rows: "
+        "with a slow D (1e-4, 3e-4) G has not reached the data yet in that budget (too few sharp samples to "
+        "judge); with the fastest D a slower G collapses onto one or two modes; the fast, equal pair covers the "
+        "most modes with a fair share. Equal rates alone are not enough: in a fixed budget the pace matters too. "
+        "The spread over seeds (min-max) shows how much of a cell is luck.",
         {"dataset": "ring", "loss": "nonsaturating", "steps": 1500, "width": 64, "depth": 2, "eval_every": 250},
         ("lr_d=0.0001,0.0003,0.001,0.003", "lr_g=0.0001,0.0003,0.001,0.003")),
     SweepPreset(
         "critic-steps", "D steps per G step against G steps per iteration",
-        "Each cell trains the ring with n_critic D updates and g_steps G updates per iteration. More D steps "
-        "give G a sharper signal until D wins outright and G's gradients vanish; more G steps let G overfit "
-        "the current D and collapse onto the modes it rewards. The map shows which balance covers the most "
-        "modes in the same number of iterations.",
+        "Each cell trains the ring for 1,000 iterations of n_critic D updates and g_steps G updates. Read the "
+        "rows: with one D step per iteration G has not reached the data yet in that budget; with 2 D steps, "
+        "more G steps make it worse (G runs ahead of a D that cannot keep up); with 5 D steps more G steps "
+        "help, up to the corner that covers the most modes. More updates per iteration is also more training: "
+        "compare cells with the same number of updates to tell balance from budget.",
         {"dataset": "ring", "loss": "nonsaturating", "steps": 1000, "width": 64, "depth": 2, "eval_every": 250},
         ("n_critic=1,2,5", "g_steps=1,2,5")),
 )}

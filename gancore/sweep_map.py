@@ -16,25 +16,33 @@ from typing import Any, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
+from .evaluate.detect_evaluations import MIN_HQ_FRACTION
+
 WIDTH = 1600
 # a few stops of viridis: readable on a projector and in grey
 STOPS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
 LABELS = {"divergence": "divergence", "mode_collapse": "collapse", "mode_hopping": "mode hopping",
           "vanishing_gradients": "vanishing gradient", "d_overpowering": "D overpowering",
           "critic_stalled": "critic stalled"}
+NOT_THERE = "not at the data yet"
 PRIORITY = ("error", "divergence", "collapse", "vanishing gradient", "D overpowering", "mode hopping",
-            "critic stalled", "balanced")
+            "critic stalled", NOT_THERE, "balanced")
 
 
 def run_label(row: dict[str, Any]) -> str:
-    """One word for what a run ended with: its status if it failed, else its most severe diagnosis."""
+    """One word for what a run ended with: its status if it failed, else its most severe diagnosis; with
+    none, "balanced" only once its samples reached the data (the detectors' own MIN_HQ_FRACTION of sharp
+    samples): a generator still far away has no diagnosis either, and is not a success."""
     if row.get("status") == "diverged":
         return "divergence"
     if row.get("status") not in ("completed", None):
         return "error"
     kinds = [k for k in str(row.get("diagnosis_kinds") or "").split(";") if k]
     found = [LABELS.get(k, k.replace("_", " ")) for k in kinds]
-    return min(found, key=_rank) if found else "balanced"
+    if found:
+        return min(found, key=_rank)
+    hq = _number(row.get("hq_fraction"))
+    return NOT_THERE if hq is not None and hq < MIN_HQ_FRACTION else "balanced"
 
 
 def dominant(labels: Sequence[str]) -> str:

@@ -222,6 +222,9 @@ def test_the_map_reads_the_median_spread_and_dominant_diagnosis_of_each_cell() -
     assert run_label({"status": "completed", "diagnosis_kinds": "d_overpowering;vanishing_gradients"}) == \
         "vanishing gradient"
     assert dominant(["collapse", "balanced"]) == "collapse"  # a tie goes to the more severe
+    # no diagnosis is "balanced" only once the samples reached the data (10% of them sharp, as the detectors ask)
+    assert run_label({"status": "completed", "diagnosis_kinds": "", "hq_fraction": "0.099"}) == "not at the data yet"
+    assert run_label({"status": "completed", "diagnosis_kinds": "", "hq_fraction": "0.1"}) == "balanced"
 
 
 def test_the_sweep_takes_train_settings_and_its_own_flags_in_any_order() -> None:
