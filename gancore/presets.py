@@ -90,10 +90,12 @@ def _balanced_labels(s: Snapshot) -> bool:
     return len(e) >= 1 and e["label_accuracy"][-1] >= 0.6 and e["kl_uniform"][-1] < 0.1
 
 
-def _fits_1d(s: Snapshot) -> bool:
-    """The latest evaluation's W1, the number the status strip shows beside the banner (the lowest ever
-    reached said "showing" next to a W1 of 0.47 once G had drifted off again)."""
-    return s.evaluation is not None and float(s.evaluation.values.get("w1_exact", np.nan)) < 0.1
+def _fits_1d(s: Snapshot, evaluations: int = 5) -> bool:
+    """The median W1 of the last 5 evaluations: one evaluation of a fitted 1-D G jumps between 0.02 and 0.5
+    (seed 6 at step 3,000: 0.044, 0.173, 0.497), and the lowest W1 ever reached said "showing" next to a
+    W1 of 0.47 once G had drifted off for good."""
+    e = s.evaluations
+    return len(e) >= evaluations and float(np.median(e["w1_exact"][-evaluations:])) < 0.1
 
 
 RING = Config(dataset="ring", latent_dim=16, batch_size=256, beta1=0.5)
@@ -189,7 +191,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "for a new run and watch G settle on one mode: mode collapse in one dimension.",
         Config(dataset="gauss1d", modes=1, loss="nonsaturating", lr_d=2e-4, lr_g=2e-4, steps=3000,
                eval_every=100),  # at 1e-3 G fitted by step 100, then drifted to a W1 of 0.2-0.8 and back
-        "the latest exact W1 is below 0.1 (a quarter of the data's std)",
+        "the exact W1, median of the last 5 evaluations, is below 0.1 (a quarter of the data's std)",
         _fits_1d,
         short="1-D densities and D(x)", within_steps=1500, charts=("samples", "critic", "losses")),
 ]}

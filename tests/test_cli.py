@@ -265,7 +265,8 @@ def test_a_checkpoint_that_cannot_be_saved_does_not_stop_the_run(tmp_path, capsy
 OUT_OF_MEMORY = """
 import resource, sys
 from gancore.__main__ import main
-import numpy, torch, gancore.outputs, tqdm  # everything imported, and BLAS's buffers made, before the limit
+import numpy, torch, gancore.outputs, tqdm, dashboard.report  # all imported (report.html's plotly too), and
+# BLAS's buffers made, before the limit: importing a C extension past an address-space limit can crash
 numpy.ones((256, 256)) @ numpy.ones((256, 256)), torch.ones(256, 256) @ torch.ones(256, 256)
 used = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
 resource.setrlimit(resource.RLIMIT_AS, (used + 150_000_000, resource.RLIM_INFINITY))
@@ -284,7 +285,10 @@ def test_a_run_that_runs_out_of_memory_says_so(tmp_path) -> None:
                             env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})  # BLAS's own buffers fit
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     ours = [line for line in result.stderr.splitlines() if line.startswith("gancore: ")]  # BLAS may warn too
-    assert len(ours) == 1 and ours[0].startswith("gancore: error: RuntimeError: ") and "allocate" in ours[0], \
+    errors = [line for line in ours if line.startswith("gancore: error: ")]
+    assert len(errors) == 1 and errors[0].startswith("gancore: error: RuntimeError: ") and "allocate" in errors[0], \
         result.stderr
+    # what the lack of memory kept from being written is said too (report.html's figures need memory)
+    assert all(line.startswith("gancore: could not write ") for line in ours if line not in errors), result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "error" and "allocate" in summary["reason"], result.stderr

@@ -14,11 +14,16 @@ def _at(step: int, w1: float) -> Evaluation:
     return Evaluation(step=step, values={**{name: float("nan") for name in EVAL_MEASURES}, "w1_exact": w1})
 
 
-def test_gauss1d_check_reads_the_w1_the_strip_shows() -> None:
-    """Fitted at step 100 (W1 0.05), drifted by step 200 (0.47): the lowest W1 ever reached said "showing"
-    beside the strip's 0.47; the latest one agrees with it."""
-    evaluations = [_at(100, 0.05), _at(200, 0.47)]
-    drifted = Snapshot(1, {}, [], evaluation=evaluations[-1], evaluations=Evaluations.of(evaluations))
-    assert headline(drifted)["distance"] == "0.470" and PRESETS["gauss1d"].check(drifted) is False
-    fitted = Snapshot(1, {}, [], evaluation=evaluations[0], evaluations=Evaluations.of(evaluations[:1]))
-    assert headline(fitted)["distance"] == "0.050" and PRESETS["gauss1d"].check(fitted) is True
+def _snapshot(w1s: list[float]) -> Snapshot:
+    evaluations = [_at(100 * (i + 1), w1) for i, w1 in enumerate(w1s)]
+    return Snapshot(1, {}, [], evaluation=evaluations[-1], evaluations=Evaluations.of(evaluations))
+
+
+def test_gauss1d_check_reads_the_median_w1_of_the_last_five_evaluations() -> None:
+    """Fitted, then drifted off for good: the lowest W1 ever reached said "showing" beside the strip's 0.47.
+    Fitted with one evaluation's blip (a fitted 1-D G's W1 jumps up to ~0.5): still showing."""
+    check = PRESETS["gauss1d"].check
+    assert check(_snapshot([0.05, 0.04, 0.06, 0.47, 0.45, 0.47, 0.5])) is False  # median of the last 5: 0.47
+    blip = _snapshot([0.04, 0.06, 0.05, 0.03, 0.497])
+    assert check(blip) is True and headline(blip)["distance"] == "0.497"  # the strip shows the latest
+    assert check(_snapshot([0.05, 0.04, 0.06, 0.03])) is False  # four evaluations are too few to judge
