@@ -158,7 +158,7 @@ class RunDirectory:
         atomic.write_text(self.out / "events.jsonl", "".join(line + "\n" for line in lines))
 
     def write(self, status: str) -> tuple[dict[str, Any], list[str]]:
-        """Final evaluation, checkpoint, pictures, events, summary.json and report.html (also for diverged runs).
+        """Final evaluation, checkpoint, pictures, events, report.html and summary.json (also for diverged runs).
         A run whose thread failed gets its events and summary only. Returns the summary and the files that
         could not be written, each with its reason: one failing file does not stop the others."""
         if self._fd is not None:
@@ -189,10 +189,11 @@ class RunDirectory:
         problems += self.log.problems
         summary = summarise(status, run.snapshot(), result, time.monotonic() - self._started, run.config,
                             run.reason if status == "error" else None)
-        attempt("summary.json", lambda: atomic.write_text(self.out / "summary.json",
-                                                          json.dumps(summary, indent=2) + "\n"))
         attempt("report.html", lambda: atomic.write_text(self.out / "report.html",
                                                          _report(self.out, run.config, summary, self.plotly_src)))
+        # summary.json last: its presence marks a finished run directory (resume, sweeps, the listing)
+        attempt("summary.json", lambda: atomic.write_text(self.out / "summary.json",
+                                                          json.dumps(summary, indent=2) + "\n"))
         return summary, problems
 
 

@@ -219,6 +219,10 @@ def execute(plan: Plan, progress: bool = False) -> int:
     interrupted = False
     if todo:
         interrupted = _train_all(plan, todo, rows, progress)
+    for cell in todo if interrupted else ():  # a run that finished as Ctrl-C came is a row, as a resume sees it
+        done = None if cell.name in rows else finished_row(cell, plan.out / cell.name)
+        if done is not None:
+            rows[cell.name] = cell_row(cell, done)
     _write_results(plan, rows)
     failed = sum(r["status"] != "completed" for r in rows.values())
     print(f"sweep: {len(rows)} of {len(plan.cells)} runs in {plan.out / 'sweep.csv'} ({failed} failed or diverged); "
