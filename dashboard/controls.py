@@ -17,12 +17,12 @@ from typing import Any
 
 import streamlit as st
 
-from gancore.config import FIELDS, LIVE_FIELDS, Config, ConfigError
+from gancore.config import FIELDS, LIVE_FIELDS, Config, ConfigError, unused
 from gancore.data import DATASETS, DataError
 from gancore.info import STEP_KINDS
 from gancore.presets import PRESETS
 
-from . import join, recording, share
+from . import join, recording, share, watch
 from .access import Binding, Refused
 from .runs import Busy, Entry, registry, server_side
 
@@ -212,6 +212,7 @@ def _on_preset() -> None:
         errors["preset"] = str(exc)
         return
     entry.meta["preset"] = name
+    entry.meta.pop(watch.BEFORE, None)
     pending.clear()
     errors.clear()
     for field in FIELDS:
@@ -237,12 +238,15 @@ def _command(what: str) -> None:
             preset = PRESETS.get(entry.meta.get("preset", ""))
             if preset is not None and preset.action:
                 run.step(*preset.action)
+        elif what == "fix":
+            watch.apply_fix(entry)
         elif what == "reset":
             config = _validate_pending(entry.run.config, pending, errors)
             if isinstance(config, ConfigError):
                 errors["_command"] = refusal(config)
                 return
             run.reset(server_side(config))
+            entry.meta.pop(watch.BEFORE, None)
             pending.clear()
     except (ConfigError, DataError, ValueError, RuntimeError) as exc:
         errors["_command"] = str(exc)
@@ -257,7 +261,7 @@ def sidebar(binding: Binding) -> None:
     if not binding.may_control:
         with st.sidebar:
             _viewer(binding)
-            _explanation(entry)
+            watch.explanation(entry, None)
             _view_options()
         return
     sync(entry)
@@ -269,18 +273,27 @@ def sidebar(binding: Binding) -> None:
         _preset_picker(entry, errors)
         _buttons(entry, errors, st.session_state["_drawn_status"])
         recording.control(binding)
-        _explanation(entry)
+        watch.explanation(entry, lambda: _command("fix"))
         if pending:
             changes = ", ".join(f"{k} {display_value(k, config)} → {'default' if v is None else v}"
                                 for k, v in pending.items())
             st.warning(f"**Needs a new run** — press **Reset** to apply: {changes}", icon="🔄")
         st.caption("Settings without ↻ change live, while it trains; ↻ needs Reset.")
+        ignored = _ignored(config, pending)
         effective_dataset = pending.get("dataset", config.dataset)
-        for title, names, expanded in SECTIONS:
-            with st.expander(title, expanded=expanded):
+        for title, names, expanded in SECTIONS:  # a section holding a refused value opens to show it
+            with st.expander(title, expanded=expanded or any(name in errors for name in names)):
                 for name in names:
-                    _field(name, effective_dataset, errors)
+                    _field(name, effective_dataset, errors, ignored.get(name))
         _view_options()
+
+
+def _ignored(config: Config, pending: dict[str, Any]) -> dict[str, str]:
+    """What the settings about to apply ignore (a pending Conditional GAN enables its label fields)."""
+    try:
+        return unused(config.replace(**pending))
+    except ConfigError:  # the pending error is shown under its field; judge by the run's settings
+        return unused(config)
 
 
 def _join_code() -> None:
@@ -331,16 +344,6 @@ def _preset_picker(entry: Entry, errors: dict[str, str]) -> None:
         st.error(errors["preset"], icon="⚠️")
 
 
-def _explanation(entry: Entry) -> None:
-    preset = PRESETS.get(entry.meta.get("preset", ""))
-    if preset is not None and not preset.matches(entry.run.config):
-        st.caption(f"**Custom settings**, started from *{preset.title}*: what that preset shows may not apply.")
-    elif preset is not None:
-        with st.expander("What to watch", expanded=True):
-            st.markdown(f"**{preset.title}.** {preset.explanation}")
-            st.caption(f"Shows it when: {preset.criterion}.")
-
-
 def _buttons(entry: Entry, errors: dict[str, str], status: str) -> None:
     start, pause, reset = st.columns([4, 3, 3])  # "Resume" is the longest label: its column is widest
     start.button({"paused": "Resume"}.get(status, "Start"),
@@ -364,8 +367,9 @@ def _buttons(entry: Entry, errors: dict[str, str], status: str) -> None:
         st.error(errors["_command"], icon="⚠️")
 
 
-def _field(name: str, dataset: str, errors: dict[str, str]) -> None:
-    """One setting's widget, typed from its metadata, with its error message right under it."""
+def _field(name: str, dataset: str, errors: dict[str, str], ignored: str | None = None) -> None:
+    """One setting's widget, typed from its metadata, with its error message right under it; disabled,
+    with the reason under it, where the other settings ignore it (`gancore.config.unused`)."""
     f = FIELDS[name]
     meta = f.metadata
     if name in DATA_PARAMS and getattr(DATASETS[dataset], name) is None:
@@ -373,7 +377,7 @@ def _field(name: str, dataset: str, errors: dict[str, str]) -> None:
     live = name in LIVE_FIELDS
     label = LABELS.get(name, name) + ("" if live else NEEDS_RESET)
     help_text = meta["help"] + (" — changes live." if live else " — needs a new run (Reset).")
-    common = dict(key=name, on_change=_on_field, args=(name,), help=help_text)
+    common = dict(key=name, on_change=_on_field, args=(name,), help=help_text, disabled=ignored is not None)
     kind = str(f.type)
     if name not in st.session_state:  # hidden before (another data set): start from its default
         st.session_state[name] = display_value(name, Config(dataset=dataset))
@@ -390,7 +394,7 @@ def _field(name: str, dataset: str, errors: dict[str, str]) -> None:
         slider.select_slider(label, options=grid, format_func=fmt_number, **common)
         st.session_state.setdefault(name + TYPED, current)
         box.number_input(f"{label}, typed", key=name + TYPED, on_change=_on_field, args=(name, True),
-                         step=None, format="%g", label_visibility="collapsed",
+                         step=None, format="%g", label_visibility="collapsed", disabled=ignored is not None,
                          help=f"Type a value ({fmt_number(meta['low'])} to {fmt_number(meta['high'])}), "
                               "e.g. 3e-4, then press Enter.")
     elif kind.startswith("int"):
@@ -399,6 +403,8 @@ def _field(name: str, dataset: str, errors: dict[str, str]) -> None:
         st.number_input(label, step=FLOAT_STEPS.get(name, 0.01), format="%g", **common)
     else:
         st.text_input(label, **common)
+    if ignored is not None:
+        st.caption(f"Not used: {ignored}.")
     if name in errors:
         st.error(errors[name], icon="⚠️")
 

@@ -163,6 +163,25 @@ def coerce(name: str, value: Any) -> Any:
         raise ConfigError(name, f"expected {'an' if expected == 'int' else 'a'} {expected}, got {value!r}") from None
 
 
+def unused(c: Config) -> dict[str, str]:
+    """The settings these settings ignore, each with why: the sidebar disables them and says so, since a
+    student turning the clip bound of a non-saturating GAN would wait for an effect that cannot come."""
+    objective = OBJECTIVES[c.loss]
+    reasons: dict[str, str] = {}
+    for name, uses, device in (("clip", "constraint", "weight clipping"),
+                               ("gp_lambda", "penalty", "a gradient penalty")):
+        if getattr(objective, uses) is None:
+            users = ", ".join(o.name for o in OBJECTIVES.values() if getattr(o, uses) is not None)
+            reasons[name] = f"only {device} uses it (loss {users}); {c.loss} has none"
+    if "adam" not in (c.optimizer_d, c.optimizer_g):
+        for name in ("beta1", "beta2"):
+            reasons[name] = f"only Adam uses it; D runs {c.optimizer_d} and G {c.optimizer_g}"
+    if not c.conditional:
+        for name in ("cond_g", "cond_d"):
+            reasons[name] = "only a conditional GAN uses it (Data: Conditional GAN)"
+    return reasons
+
+
 def validate(c: Config) -> None:
     """Check every field's type, choices and limits, then the rules that tie fields together."""
     for name, f in FIELDS.items():

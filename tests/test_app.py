@@ -205,6 +205,8 @@ def test_reset_says_why_it_refuses_a_value_in_a_collapsed_section(app: AppTest) 
     app.button(key="reset").click().run()
     assert run.config.width == 128  # nothing applied
     assert "Reset refused: Width (in Model): 1 is below the minimum 4" in sidebar_errors(app)
+    opened = {e.label: e.proto.expanded for e in app.sidebar.expander}
+    assert opened["Model"] and not opened["Run"]  # the section with the refused value opens to show it
 
 
 def test_step_buttons_of_each_granularity(app: AppTest) -> None:

@@ -106,3 +106,13 @@ def test_arbitrary_strings_never_crash(values: dict) -> None:
 def test_round_trip_through_json_values() -> None:
     c = Config(dataset="digits", arch="dcgan", conditional=True, loss="wgan-gp", lr_d=3e-4)
     assert from_dict(c.to_dict()) == c
+
+
+def test_unused_names_what_each_objective_and_optimizer_ignores() -> None:
+    from gancore.config import unused
+    assert set(unused(Config(loss="nonsaturating"))) == {"clip", "gp_lambda", "cond_g", "cond_d"}
+    assert set(unused(Config(loss="wgan"))) == {"gp_lambda", "cond_g", "cond_d"}
+    assert set(unused(Config(loss="wgan-gp", conditional=True, dataset="ring"))) == {"clip"}
+    sgd = unused(Config(optimizer_d="sgd", optimizer_g="rmsprop"))
+    assert sgd["beta1"] == "only Adam uses it; D runs sgd and G rmsprop" and "beta2" in sgd
+    assert "beta1" not in unused(Config(optimizer_d="sgd"))  # G still runs Adam

@@ -52,3 +52,28 @@ def test_every_preset_name_fits_the_picker() -> None:
     labels = [preset_label(name) for name in PRESETS] + [preset_label("custom")]
     assert max(len(label) for label in labels) <= PICKER_CHARS, labels
     assert preset_label("gauss1d") == "1-D densities and D(x)" and preset_label("custom") == "Custom settings"
+
+
+def test_settings_the_run_ignores_are_disabled_with_the_reason(app: AppTest) -> None:
+    """The default preset (non-saturating, Adam, unconditional) ignores clip, lambda and the label fields;
+    switching the loss to WGAN turns the clip bound (slider and typed box) on, SGD for both nets the betas off."""
+    def disabled(name: str) -> bool:
+        if name == "clip":  # a log slider and its typed box
+            return app.select_slider(key=name).disabled and app.number_input(key=name + TYPED).disabled
+        return (app.selectbox(key=name) if name.startswith("cond") else app.number_input(key=name)).disabled
+
+    names = ("clip", "gp_lambda", "beta1", "beta2", "cond_g", "cond_d")
+    open_page(app)
+    run = the_run(app)
+    assert {name for name in names if disabled(name)} == {"clip", "gp_lambda", "cond_g", "cond_d"}
+    assert "Not used: only weight clipping uses it (loss wgan); nonsaturating has none." in \
+        [c.value for c in app.sidebar.caption]
+    app.selectbox(key="loss").set_value("wgan").run()
+    wait_for(lambda: run.config.loss == "wgan")
+    app.run()
+    assert {name for name in names if disabled(name)} == {"gp_lambda", "cond_g", "cond_d"}
+    for net in ("optimizer_d", "optimizer_g"):
+        app.selectbox(key=net).set_value("sgd").run()
+    wait_for(lambda: run.config.optimizer_g == "sgd")
+    app.run()
+    assert {name for name in names if disabled(name)} == {"gp_lambda", "beta1", "beta2", "cond_g", "cond_d"}
