@@ -16,7 +16,7 @@ from gancore.metrics import Snapshot
 from gancore.records import ImageFrame, PlaneFrame
 from gancore.presets import PRESENTED, PRESETS
 
-from . import charts, pictures, session, status
+from . import charts, pictures, session, status, watch
 from .controls import interval
 from .runs import Entry, registry
 from .shared import SHARED
@@ -117,6 +117,9 @@ def _status_strip(entry: Entry, snap: Snapshot) -> None:
     preset = PRESETS.get(entry.meta.get("preset", ""))
     if preset is not None and preset.matches(entry.run.config) and preset.shows(snap):
         st.success(f"**The preset's phenomenon is showing:** {preset.criterion}.")
+    worked = watch.fix_banner(entry, snap)
+    if worked:
+        st.success(worked)
 
 
 def _samples(token: str, snap: Snapshot) -> None:
@@ -170,7 +173,8 @@ def presenter(entry: Entry) -> None:
 def presented_charts(entry: Entry) -> tuple[str, ...]:
     """The preset's own charts while the run still has its settings; the custom set once they left it."""
     preset = PRESETS.get(entry.meta.get("preset", ""))
-    return preset.charts if preset is not None and preset.matches(entry.run.config) else PRESENTED
+    shown = preset is not None and (preset.matches(entry.run.config) or preset.fixed(entry.run.config))
+    return preset.charts if shown else PRESENTED  # a fix applied: the charts that show it undone
 
 
 def _presented(token: str) -> None:

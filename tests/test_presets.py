@@ -6,10 +6,12 @@ seconds on 2 cores (the promise: under 30 s).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from gancore.config import Config
+from gancore.config import LIVE_FIELDS, Config
 from gancore.evaluate.evaluator import Evaluator
 from gancore.presets import DEFAULT_PRESET, PRESETS, demonstrate
 from gancore.run import Run
@@ -21,10 +23,16 @@ from run_support import stepped_snapshot
 @pytest.mark.parametrize("name", sorted(PRESETS))
 @pytest.mark.parametrize("seed", [0, 1])
 def test_preset_shows_its_phenomenon(name: str, seed: int) -> None:
+    """On seed 0, the fix the preset's text suggests is then applied live, and must work within its steps."""
     preset = PRESETS[name]
-    result = demonstrate(preset, seed, timeout=240)
+    result = demonstrate(preset, seed, timeout=240, fix=seed == 0)
     assert result.shown, f"{name} (seed {seed}) did not show '{preset.criterion}' within {preset.within_steps} steps"
     assert result.step <= preset.within_steps
+    if seed == 0 and preset.fix is not None:
+        assert result.recovered, f"{name}: '{preset.fix.label}' did not bring '{preset.fix.criterion}' " \
+                                 f"within {preset.fix.within_steps} steps"
+        assert 0 < result.fix_steps <= preset.fix.within_steps
+        assert all(result.snapshot.config[k] == v for k, v in preset.fix.changes)
 
 
 @pytest.mark.slow
@@ -50,11 +58,24 @@ def test_the_phenomenon_still_shows_at_twice_the_budget(name: str) -> None:
 
 
 def test_every_preset_explains_itself() -> None:
+    """A preset's fix is a valid live change."""
     assert DEFAULT_PRESET in PRESETS
     for preset in PRESETS.values():
         assert len(preset.explanation) > 150 and preset.criterion and preset.within_steps > 0
         if preset.action:
             assert preset.action[0] in ("iteration", "d", "g")
+        if preset.fix is not None:
+            assert {k for k, _ in preset.fix.changes} <= LIVE_FIELDS
+            assert preset.config.replace(**dict(preset.fix.changes)) != preset.config  # a valid, real change
+    assert sum(p.fix is not None for p in PRESETS.values()) == 4
+
+
+def test_a_fix_that_does_not_apply_does_not_read_as_recovered() -> None:
+    """The recovery checks can fail: raising lr_d instead of lr_g leaves D overpowering G."""
+    preset = PRESETS["unbalanced-lr"]
+    wrong = dataclasses.replace(preset, fix=dataclasses.replace(preset.fix, changes=(("lr_d", 2e-3),)))
+    result = demonstrate(wrong, 0, fix=True)
+    assert result.shown and result.recovered is False and result.fix_steps >= preset.fix.within_steps
 
 
 def test_a_preset_does_not_show_what_it_did_not_do() -> None:
