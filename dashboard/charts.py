@@ -219,7 +219,8 @@ def class_heatmap(snapshot: Snapshot) -> go.Figure:
               colorbar=dict(title=dict(text="share"), thickness=12),
               hovertemplate="step %{x}<br>" + what + " %{y}<br>share %{z:.2f}<extra></extra>")
     half = float(steps[1] - steps[0]) / 2 if len(steps) > 1 else 0.5
-    chart.layout["xaxis"]["range"] = [float(steps[0]) - half, float(steps[-1]) + half]  # the cells' edges
+    # the cells' edges, cut at step 0: an axis reading "-100" would name a step that never was
+    chart.layout["xaxis"]["range"] = [max(float(steps[0]) - half, 0.0), float(steps[-1]) + half]
     if hist.shape[1] <= 12:
         chart.layout["yaxis"]["dtick"] = 1
     chart.layout["yaxis"]["showgrid"] = chart.layout["xaxis"]["showgrid"] = False

@@ -83,12 +83,15 @@ def control(binding: Binding) -> None:
     """The sidebar's record button and what is being recorded (drawn for those who may control the run)."""
     recorder = recorder_of(binding)
     on = recorder is not None and recorder.path is not None
-    st.button("Stop recording" if on else "⏺ Record this run", key="record", on_click=_on_toggle,
-              width="stretch", help=f"Writes this run into the log directory ({logdir_path()}/, the server's "
-              f"{LOGDIR_ENV}): its history so far, then as it trains; a reset goes on in a new directory. "
-              "'Recorded runs' replays it, here or on another machine.")
+    # Streamlit's own icon font: a "⏺" label was a missing-glyph box on a Chromium without an emoji font
+    st.button("Stop recording" if on else "Record this run", key="record", on_click=_on_toggle, width="stretch",
+              icon=":material/stop:" if on else ":material/fiber_manual_record:",
+              help=f"Writes this run into the log directory ({logdir_path()}/, the server's {LOGDIR_ENV}): its "
+                   "history so far, then as it trains; a reset goes on in a new directory. 'Recorded runs' "
+                   "replays it, here or on another machine.")
     if on:
-        st.caption(f"⏺ Recording into `{recorder.path.name}` (open it from Recorded runs)")
+        st.caption(f":material/fiber_manual_record: Recording into `{recorder.path.name}` (open it from "
+                   "Recorded runs)")
     note = st.session_state.pop("_record_note", None)
     if note:
         (st.error if note.startswith(("Cannot", "You are")) else st.caption)(note)

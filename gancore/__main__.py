@@ -144,7 +144,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     interrupted = False
     previous = signal.signal(signal.SIGINT, lambda *_: run.pause())
     try:
-        run.start()
+        try:
+            run.start()
+        except RuntimeError:  # the thread ended before Start (memory ran out in the first evaluation):
+            if run.status != "error":  # its reason is said below, like an error while training
+                raise
         directory.follow(progress=not args.no_progress and sys.stderr.isatty(), checkpoint_every=every)
         interrupted = run.status == "paused"
     finally:

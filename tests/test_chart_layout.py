@@ -80,7 +80,7 @@ def test_x_axes_end_at_the_data_even_with_a_late_labelled_change() -> None:
     figures = charts.time_charts(snap)
     assert list(figures["losses"].layout.xaxis.range) == [1, 600]
     assert list(figures["coverage"].layout.xaxis.range) == [0, 550]  # the last evaluation, then the change
-    assert list(figures["heatmap"].layout.xaxis.range) == [-50, 550]  # edges of the 100-step cells
+    assert list(figures["heatmap"].layout.xaxis.range) == [0, 550]  # edges of the 100-step cells, from step 0
     label = next(a for a in figures["losses"].layout.annotations if "wgan-gp" in a.text)
     assert label.xanchor == "right"  # in the right half: the label ends at its line, inside the plot
 

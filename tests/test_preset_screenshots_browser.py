@@ -9,6 +9,7 @@ no page error on the way.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browser_support import CHART, COUNTER, IDLE, SCREENSHOTS, chromium, open_page, streamlit_server
 
@@ -39,9 +40,13 @@ def test_each_preset_at_its_phenomenon_on_a_projector(server, browser, name: str
         page.wait_for_selector(COUNTER, timeout=60_000)
         page.locator(".st-key-presenter label").first.click(no_wait_after=True)
         page.get_by_text(SHOWING).first.wait_for(timeout=180_000)
+        wanted = len(preset.charts) - ("samples" in preset.charts)  # the sample picture may be an image
+        try:  # the strip (and its banner) is drawn before the charts under it: wait for them to be drawn
+            page.wait_for_function(f"document.querySelectorAll({CHART!r}).length >= {wanted}", timeout=60_000)
+        except PlaywrightTimeout:
+            pass  # the assertion says how many there were
         charts = page.locator(CHART)
-        assert charts.count() >= len(preset.charts) - ("samples" in preset.charts), \
-            f"{name}: {charts.count()} charts for {preset.charts}"  # the sample picture may be an image
+        assert charts.count() >= wanted, f"{name}: {charts.count()} charts for {preset.charts}"
         (SCREENSHOTS / "presets").mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "presets" / f"{name}.png"))
         assert not errors, errors

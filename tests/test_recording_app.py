@@ -48,7 +48,7 @@ def test_the_owner_records_the_run_and_it_opens_as_a_recorded_run(logdir):
     entry.run.pause()
     assert entry.run.wait(30)
     at.button(key="record").click().run()
-    assert "Recording stopped" in _captions(at) and at.button(key="record").label == "⏺ Record this run"
+    assert "Recording stopped" in _captions(at) and at.button(key="record").label == "Record this run"
     summary = json.loads((path / "summary.json").read_text())
     snap = RunReader(path).snapshot()
     assert summary["status"] == "stopped" and snap.step == entry.run.snapshot().step == summary["steps"]
