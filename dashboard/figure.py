@@ -95,19 +95,6 @@ def style(fig: go.Figure, title: str, y_title: str = "", *, x_title: str = "step
     return fig
 
 
-class DrawnFigure(go.Figure):
-    """A figure built once and drawn by every session that watches the run: `st.plotly_chart` copies a
-    Figure with `to_dict()` on each call (a deep copy, then every array to base64: most of a viewer's server
-    CPU, bench/viewers.py), so this one makes that copy once, at its first draw. Not changed after it."""
-
-    _drawn: dict | None = None
-
-    def to_dict(self) -> dict:
-        if self._drawn is None:
-            self._drawn = super().to_dict()
-        return self._drawn
-
-
 class Chart:
     """Collects traces, shapes and annotations as plain dicts and builds the figure once.
 
@@ -238,7 +225,7 @@ class Chart:
                 font=dict(size=13, color=colour), bgcolor="rgba(255,255,255,0.8)"))
         self.shapes.extend(reversed(lines))  # in step order
 
-    def figure(self) -> DrawnFigure:
+    def figure(self) -> go.Figure:
         layout = dict(self.layout)
         if not self.data:  # a note alone: ticks of an empty axis (0 to 6) would read as data
             for axis in ("xaxis", "yaxis"):
@@ -247,7 +234,7 @@ class Chart:
             layout["shapes"] = self.shapes
         if self.annotations:
             layout["annotations"] = self.annotations
-        return DrawnFigure(data=self.data, layout=layout, _validate=VALIDATE)
+        return go.Figure(data=self.data, layout=layout, _validate=VALIDATE)
 
 
 VALIDATE = False  # tests turn Plotly's validation on, so a misspelt property fails there
