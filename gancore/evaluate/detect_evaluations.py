@@ -44,7 +44,8 @@ def detect_mode_collapse(evals: Mapping[str, np.ndarray]) -> Diagnosis | None:
     n_cov, kl, since = float(covered[-1]), float(cols["kl_uniform"][-1]), int(steps[start])
     few = n_cov <= COLLAPSE_COVERED_SHARE * k  # False for NaN: then the KL rule fired
     hit = f"{n_cov:.0f} of {k:.0f} modes"
-    crowd = f"about {k * math.exp(-kl):.0f} of {k:.0f} modes"  # the perplexity e^H = K e^-KL: used like so many
+    # the perplexity e^H = K e^-KL: used like so many; a KL is >= 0, and a damaged value must not overflow exp
+    crowd = f"about {k * math.exp(-max(kl, 0.0)):.0f} of {k:.0f} modes"
     head = f"{hit} covered" if few else f"samples crowd onto {crowd} (KL to uniform {kl:.2f}; {hit} hit)"
     return Diagnosis(
         kind="mode_collapse",
