@@ -114,12 +114,18 @@ def _status_strip(entry: Entry, snap: Snapshot) -> None:
             st.code(snap.traceback)
     for b in status.diagnosis_banners(snap.diagnoses, snap.info, brief=brief):
         SHOW[b.level](b.text)
+    for verdict in cached("verdicts", (token, snap.version, entry.run.config), lambda: _verdicts(entry, snap)):
+        st.success(verdict)
+
+
+def _verdicts(entry: Entry, snap: Snapshot) -> list[str]:
+    """The preset's banners (its phenomenon, its fix working): once per version for every viewer, since a
+    check may run the detectors over the whole history."""
     preset = PRESETS.get(entry.meta.get("preset", ""))
-    if preset is not None and preset.matches(entry.run.config) and preset.shows(snap):
-        st.success(f"**The preset's phenomenon is showing:** {preset.criterion}.")
+    shows = preset is not None and preset.matches(entry.run.config) and preset.shows(snap)
     worked = watch.fix_banner(entry, snap)
-    if worked:
-        st.success(worked)
+    return ([f"**The preset's phenomenon is showing:** {preset.criterion}."] if shows else []) + \
+        ([worked] if worked else [])
 
 
 def _samples(token: str, snap: Snapshot) -> None:

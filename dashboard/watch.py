@@ -45,17 +45,10 @@ def explanation(entry: Entry, on_fix: Callable[[], None] | None) -> None:
 
 
 def apply_fix(entry: Entry) -> None:
-    """The preset's fix on its run: the change, then its step plan or Start (a finished run trains on)."""
+    """The preset's fix on its run (`Fix.apply`), remembering the run as it was for the banner."""
     preset = preset_of(entry)
-    if preset is None or preset.fix is None or not preset.matches(entry.run.config):
-        return
-    run, fix = entry.run, preset.fix
-    if fix.step:
-        run.pause()  # a running step plan (Train D x1000) would keep the next step waiting
-        run.wait(timeout=2.0)
-    entry.meta[BEFORE] = run.snapshot()
-    run.set(**dict(fix.changes), **({"steps": 0} if run.status == "finished" else {}))
-    run.step(*fix.step) if fix.step else run.start()
+    if preset is not None and preset.fix is not None and preset.matches(entry.run.config):
+        entry.meta[BEFORE] = preset.fix.apply(entry.run)
 
 
 def fix_banner(entry: Entry, snap: Snapshot) -> str | None:

@@ -98,6 +98,9 @@ def cmd_presets() -> int:
         print(f"{preset.name}: {preset.title}")
         print(f"  {preset.explanation}")
         print(f"  shows: {preset.criterion}")
+        if preset.fix is not None:
+            changes = ", ".join(f"{name} {value}" for name, value in preset.fix.changes)
+            print(f"  fix:   {preset.fix.label} ({changes}, live): works when {preset.fix.criterion}")
         print(f"  run:   python -m gancore train --preset {preset.name}\n")
     return 0
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from .config import Config
 from .evaluate.diagnose import diagnose_snapshot
 from .metrics import Snapshot
+
+if TYPE_CHECKING:
+    from .run import Run
 
 
 PRESENTED = ("samples", "coverage", "losses")  # the presenter view of custom settings
@@ -30,6 +33,18 @@ class Fix:
     recovered: Callable[[Snapshot, Snapshot], bool]  # (the run as the change was made, the run now)
     within_steps: int  # steps after the change
     step: tuple[str, int] | None = None  # a step plan after the change, else Start
+
+    def apply(self, run: "Run") -> Snapshot:
+        """Make the change on `run` between two steps, then its step plan or Start; returns the run as it
+        was at the change, which `recovered` compares against. A step budget that would end before the
+        fix's steps are done is lifted, so the fix gets to show (the page's button and the tests use this)."""
+        run.pause()  # an exact "before", and a running step plan (Train D x1000) would keep the step waiting
+        run.wait(timeout=10.0)
+        before = run.snapshot()
+        steps = run.config.steps
+        run.set(**dict(self.changes), **({"steps": 0} if steps and before.step + self.within_steps > steps else {}))
+        run.step(*self.step) if self.step else run.start()
+        return before
 
 
 @dataclass(frozen=True)
@@ -289,12 +304,8 @@ def demonstrate(preset: Preset, seed: int = 0, *, max_steps: int | None = None, 
         result = Demonstration(preset.name, seed, bool(shown), snapshot.step, time.monotonic() - started, snapshot)
         if not (fix and shown and preset.fix):
             return result
-        run.pause()
-        run.wait()
-        before = run.snapshot()
         cure = preset.fix
-        run.set(steps=0, **dict(cure.changes))
-        run.step(*cure.step) if cure.step else run.start()
+        before = cure.apply(run)
         deadline = time.monotonic() + timeout
         done = _until(run, lambda s: cure.recovered(before, s),
                       lambda s: s.step - before.step >= cure.within_steps or run.wait(timeout=0), deadline, poll)

@@ -41,12 +41,15 @@ def test_each_preset_at_its_phenomenon_on_a_projector(server, browser, name: str
         page.locator(".st-key-presenter label").first.click(no_wait_after=True)
         page.get_by_text(SHOWING).first.wait_for(timeout=180_000)
         wanted = len(preset.charts) - ("samples" in preset.charts)  # the sample picture may be an image
-        try:  # the strip (and its banner) is drawn before the charts under it: wait for them to be drawn
-            page.wait_for_function(f"document.querySelectorAll({CHART!r}).length >= {wanted}", timeout=60_000)
+        # the strip (and its banner) is drawn before the charts under it, and a new banner above them makes
+        # Streamlit mount them again: count them in the browser at a moment they are all there
+        count = f"document.querySelectorAll({CHART!r}).length"
+        try:
+            drawn = page.wait_for_function(f"{count} >= {wanted} && {count}", timeout=60_000).json_value()
         except PlaywrightTimeout:
-            pass  # the assertion says how many there were
-        charts = page.locator(CHART)
-        assert charts.count() >= wanted, f"{name}: {charts.count()} charts for {preset.charts}"
+            drawn = page.evaluate(count)
+        assert drawn >= wanted, f"{name}: {drawn} charts for {preset.charts}"
+        page.wait_for_function(f"{count} >= {wanted}", timeout=60_000)  # the screenshot shows them too
         (SCREENSHOTS / "presets").mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "presets" / f"{name}.png"))
         assert not errors, errors
