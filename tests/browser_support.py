@@ -95,13 +95,14 @@ def counter(page) -> int:
     return step_number(page.locator(COUNTER).first.inner_text())
 
 
-def open_page(browser, url: str, errors: list[str] | None = None):
+def open_page(browser, url: str, errors: list[str] | None = None, timeout: float = 30_000):
     """A page in its own browser context (its own Streamlit session) at projector size, connected; page
-    errors (uncaught exceptions of the app's JavaScript) are appended to `errors` when given."""
+    errors (uncaught exceptions of the app's JavaScript) are appended to `errors` when given. `timeout`
+    (ms) bounds each later action: several pages redrawing live charts on two cores answer slowly."""
     page = browser.new_context(viewport=PROJECTOR).new_page()
     if errors is not None:
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(timeout)
     page.goto(url)
     page.wait_for_selector(CONNECTED, timeout=90_000)
     return page
