@@ -14,7 +14,9 @@ import csv
 import io
 import json
 import logging
+import signal
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -218,7 +220,16 @@ def execute(plan: Plan, progress: bool = False) -> int:
     print(f"sweep: {len(plan.cells)} runs, {len(rows)} already finished, {len(todo)} to train", file=sys.stderr)
     interrupted = False
     if todo:
-        interrupted = _train_all(plan, todo, rows, progress)
+        # Ctrl-C is KeyboardInterrupt here even where a shell started the sweep with SIGINT ignored (a
+        # background job): `kill -INT` then stops it cleanly, as it stops `train`, instead of being lost.
+        # (Signals can only be set from the main thread: the Python API called from another keeps its own.)
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
+        try:
+            interrupted = _train_all(plan, todo, rows, progress)
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
     for cell in todo if interrupted else ():  # a run that finished as Ctrl-C came is a row, as a resume sees it
         done = None if cell.name in rows else finished_row(cell, plan.out / cell.name)
         if done is not None:

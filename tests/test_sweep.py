@@ -142,8 +142,11 @@ def test_ctrl_c_stops_cleanly_and_leaves_the_finished_runs_readable(tmp_path: Pa
     out = tmp_path / "stopped"
     argv = [*TINY, "--steps", "1500", "--grid", "lr_g=1e-3,2e-3", "--seeds", "0", "1", "2", "--workers", "1",
             "--out", str(out)]
+    # Started as a shell starts a background job, with SIGINT ignored: the sweep must still stop on it (it
+    # once ran to the end and exited 0 when the suite itself ran in the background).
     sweep = subprocess.Popen([sys.executable, "-m", "gancore.sweep", *argv], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     deadline = time.monotonic() + 120
     while not list(out.glob("*/summary.json")):
         assert time.monotonic() < deadline and sweep.poll() is None, "no run finished"
