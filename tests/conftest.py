@@ -18,6 +18,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
+def validated(monkeypatch):
+    """The page builds figures unvalidated (fast); the figure tests have Plotly validate every property."""
+    from dashboard import figure
+    monkeypatch.setattr(figure, "VALIDATE", True)
+
+
+@pytest.fixture
 def small() -> Config:
     """A ring run with small nets: real training steps in milliseconds."""
     return Config(dataset="ring", width=32, depth=2, latent_dim=4, batch_size=64, steps=0, device="cpu")

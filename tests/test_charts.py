@@ -1,4 +1,5 @@
-"""The dashboard's pure parts: chart builders, theory figures, links and exports, status wording.
+"""The dashboard's pure parts: chart builders, links and exports (theory figures: test_theory.py; status
+wording: test_status_words.py).
 
 Snapshots are built by hand (exact control over NaN, events, length) or taken from a few real training
 steps (the shapes the engine really publishes). Assertions are on the figure's data: traces, marker
@@ -6,83 +7,26 @@ shapes, axis types, point counts."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import time
 
 import numpy as np
 import plotly.io as pio
 import pytest
-from scipy import stats
 
-from dashboard import charts, figure, pictures, share, status, theory
-from gancore.evaluate.diagnosis import Diagnosis
+from dashboard import charts, figure, pictures, share
 from gancore.config import Config
 from gancore.metrics import Event, Snapshot
 from gancore.presets import DEFAULT_PRESET, PRESETS
-from gancore.info import RunInfo
-from gancore.measures import EVAL_MEASURES, STEP_MEASURES
 from gancore.evaluate.evaluator import Evaluator
-from gancore.records import Evaluation, Evaluations, ImageFrame, PlaneFrame
+from gancore.records import ImageFrame, PlaneFrame
 from gancore.train import Trainer
+
+from snapshot_support import make_evals, make_snapshot
 
 TIME_CHARTS = ("losses", "probabilities", "critic", "gradients", "coverage", "heatmap")
 
-
-@pytest.fixture(autouse=True)
-def validated(monkeypatch):
-    """The page builds figures unvalidated (fast); here Plotly validates every property."""
-    monkeypatch.setattr(figure, "VALIDATE", True)
-
-
-def make_snapshot(n: int = 200, *, loss: str = "nonsaturating", events=(), evals=None, evaluation=None,
-                  frame=None, seed: int = 0, layers=("linear1", "linear2"), dataset: str = "ring") -> Snapshot:
-    """A snapshot shaped like the engine's: float32 columns, one row per step."""
-    rng = np.random.default_rng(seed)
-    columns = {name: rng.random(n).astype(np.float32) for name in STEP_MEASURES}
-    columns["step"] = np.arange(1, n + 1, dtype=np.float32)
-    columns["time"] = np.linspace(0, n / 100, n, dtype=np.float32)
-    info = run_info(loss, dataset)
-    if not info.probabilities:
-        for name in ("d_real", "d_fake", "d_accuracy"):
-            columns[name] = np.full(n, np.nan, np.float32)
-    for layer in layers:
-        columns[f"grad_norm_g.{layer}"] = rng.random(n).astype(np.float32)
-    state = {"status": "running", "reason": "", "step": n, "config": Config(loss=loss).to_dict(), "info": info}
-    if evals is not None:
-        state["evaluations"] = typed_evals(evals)
-    if evaluation is not None:
-        state["evaluation"] = typed_evaluation(evaluation)
-    if frame is not None:
-        state["frame"] = frame
-    return Snapshot(7, columns, list(events), **state)
-
-
-def run_info(loss: str = "nonsaturating", dataset: str = "ring") -> RunInfo:
-    """What a real run of `loss` on `dataset` says about itself."""
-    from gancore.train import Trainer
-    return Trainer(Config(dataset=dataset, loss=loss, width=4, depth=1, latent_dim=2, device="cpu")).info
-
-
-def typed_evals(evals: dict[str, np.ndarray]) -> Evaluations:
-    n = len(evals["step"])
-    columns = {name: np.asarray(evals.get(name, np.full(n, np.nan)), np.float32) for name in ("step", *EVAL_MEASURES)}
-    return Evaluations(columns, evals.get("histogram"))
-
-
-def typed_evaluation(e: dict) -> Evaluation:
-    return Evaluation(step=int(e.get("step", 0)), values={name: e.get(name, math.nan) for name in EVAL_MEASURES},
-                      histogram=e.get("histogram"), coverage=e.get("coverage"))
-
-
-def make_evals(e: int = 6, k: int = 8) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(1)
-    hist = rng.integers(0, 300, size=(e, k)).astype(np.float32)
-    return {"step": np.arange(e, dtype=np.float32) * 100, "modes_total": np.full(e, k, np.float32),
-            "modes_covered": np.full(e, 5, np.float32), "modes_covered_strict": np.full(e, 3, np.float32),
-            "hq_fraction": np.full(e, 0.9, np.float32), "w1_exact": np.linspace(2, 0.5, e).astype(np.float32),
-            "label_accuracy": np.full(e, np.nan, np.float32), "histogram": hist}
+pytestmark = pytest.mark.usefixtures("validated")
 
 
 def traces(fig, name: str | None = None):
@@ -364,78 +308,6 @@ def test_compare_overlays_runs_by_step_or_time() -> None:
     assert max(by_time.data[0].x) <= a.columns["time"][-1] + 1e-6
 
 
-# --- theory ---------------------------------------------------------------------------------------------------
-def test_generator_loss_derivatives_match_finite_differences() -> None:
-    d = np.array([0.01, 0.3, 0.7, 0.95])
-    h = 1e-6
-    curves, up = theory.generator_losses(d), theory.generator_losses(d + h)
-    s = np.log(d / (1 - d))
-    up_logit = theory.generator_losses(1 / (1 + np.exp(-(s + h))))
-    for name, (loss, d_dd, d_ds) in curves.items():
-        assert np.allclose((up[name][0] - loss) / h, d_dd, rtol=1e-3), name
-        assert np.allclose((up_logit[name][0] - loss) / h, d_ds, rtol=1e-3, atol=1e-6), name
-    # where D rejects the fakes, the saturating loss gives almost nothing back, the others about 1
-    tiny = theory.generator_losses(np.array([1e-4]))
-    assert abs(tiny["saturating"][2][0]) < 1e-3 and abs(tiny["nonsaturating"][2][0]) > 0.99
-
-
-def test_js_is_flat_at_log2_once_disjoint_while_w1_keeps_growing() -> None:
-    shifts = np.array([0.0, 0.5, 1.5, 3.0, 5.0])
-    js, w1 = theory.js_w1_curves(shifts, "uniform", width=1.0)
-    assert js[0] == pytest.approx(0, abs=1e-9)
-    assert js[1] == pytest.approx(0.5 * math.log(2), abs=0.01)
-    assert np.allclose(js[2:], math.log(2), atol=1e-9)  # disjoint: no gradient left
-    assert np.allclose(w1, shifts, atol=0.01)  # W1 is the distance moved
-    gjs, gw1 = theory.js_w1_curves(np.array([0.0, 2.0, 4.0]), "gaussian")
-    assert gjs[0] < 1e-9 < gjs[1] < gjs[2] <= math.log(2) + 1e-9 and np.allclose(gw1, [0, 2, 4], atol=0.01)
-
-
-def test_optimal_discriminator_saturates_while_the_critic_keeps_its_slope() -> None:
-    x = np.linspace(-3, 6, 50)
-    c = theory.optimal_d_and_critic(x, 3.0, 0.5)
-    p_r, p_g = stats.norm.pdf(x, 0.0, 0.5), stats.norm.pdf(x, 3.0, 0.5)  # the densities, from scipy
-    np.testing.assert_allclose(c["p_r"], p_r) and np.testing.assert_allclose(c["p_g"], p_g)
-    np.testing.assert_allclose(c["d_opt"], p_r / (p_r + p_g), atol=1e-12)
-    at = theory.optimal_d_and_critic(np.array([0.0, 1.5, 3.0]), 3.0, 0.5)["d_opt"]
-    # on paper: D*(1.5) = 1/2 (halfway), D*(0) = sigmoid(9 / 0.5) = sigmoid(18), D*(3) = sigmoid(-18)
-    np.testing.assert_allclose(at, [1 / (1 + math.exp(-18)), 0.5, 1 / (1 + math.exp(18))], rtol=1e-9)
-    assert np.allclose(np.diff(c["critic"]) / np.diff(x), -1)
-    far, near = theory.generator_gradients(5.0, 0.5), theory.generator_gradients(0.5, 0.5)
-    assert far["saturating"] < 1e-10 < near["saturating"] and far["nonsaturating"] > near["nonsaturating"]
-    assert far["critic"] == 1.0
-
-
-def test_theory_figures_build() -> None:
-    for fig in (theory.generator_losses_figure(0.02, "logit"), theory.generator_losses_figure(0.5, "d"),
-                theory.js_w1_figure(2.0, "uniform"), theory.js_w1_figure(0.5, "gaussian"), theory.optimal_d_figure()):
-        assert fig.data and all(not t.type.endswith("gl") for t in fig.data)
-        assert "NaN" not in pio.to_json(fig, validate=False)
-    assert theory.generator_losses_figure(0.02, "logit").layout.yaxis2.type == "log"
-
-
-def test_theory_figures_show_the_numbers_of_their_captions() -> None:
-    """JS saturates at log 2 once uniform P and Q (width 1) are disjoint at shift 2, W1 = 2 there; D* is
-    1/2 halfway between the Gaussians; the gradient panel marks -d/dlogit at D = 0.02 for each loss."""
-    js_w1 = theory.js_w1_figure(2.0, "uniform")
-    by_name = {t.name: t for t in js_w1.data if t.name}
-    assert list(by_name) == ["P (data)", "Q (generator)", "JS(P, Q)", "W1(P, Q)"]
-    marker = next(t for t in js_w1.data if not t.name)
-    np.testing.assert_allclose(marker.y, [math.log(2), 2.0])  # the current shift on both curves
-    w1 = by_name["W1(P, Q)"]
-    np.testing.assert_allclose(w1.y, np.abs(w1.x), atol=1e-9)  # equal shapes: W1 is the shift
-    js = by_name["JS(P, Q)"]
-    assert np.all(np.asarray(js.y)[np.asarray(js.x) > 1.01] == pytest.approx(math.log(2)))  # disjoint
-    optimal = {t.name: t for t in theory.optimal_d_figure(3.0, 0.5).data}
-    assert list(optimal) == ["p_data", "p_g", "optimal D*(x)", "WGAN critic f(x)"]
-    x, d = np.asarray(optimal["optimal D*(x)"].x), np.asarray(optimal["optimal D*(x)"].y)
-    assert np.interp(1.5, x, d) == pytest.approx(0.5, abs=0.01) and d[0] > 0.99 and d[-1] < 0.01
-    assert max(optimal["p_data"].y) == pytest.approx(1 / (0.5 * math.sqrt(2 * math.pi)), rel=1e-3)
-    losses = theory.generator_losses_figure(0.02, "logit")
-    markers = [float(t.y[0]) for t in losses.data if not t.name]
-    # |d loss / d logit| at D = 0.02: minimax D = 0.02, non-saturating 1 - D = 0.98, KL 1
-    np.testing.assert_allclose(markers, [0.02, 0.98, 1.0], rtol=1e-6)
-
-
 # --- links and exports -------------------------------------------------------------------------------------------
 def test_link_round_trips_the_settings_seed_included() -> None:
     config = PRESETS["wgan-gp"].config.replace(lr_g=2e-4, seed=3, modes=12, conditional=True)
@@ -475,67 +347,3 @@ def test_sample_png_for_each_kind_of_frame(trained: Snapshot) -> None:
     image = ImageFrame(images=np.zeros((10, 28, 28), np.uint8), rows=None, step=0, labels=None)
     assert share.sample_png(image)[:4] == b"\x89PNG"
     assert share.sample_png(None) is None
-
-
-# --- status wording ---------------------------------------------------------------------------------------------
-
-
-def test_status_banners_say_why_a_run_is_not_training() -> None:
-    def at(state: str, reason: str = "") -> Snapshot:
-        return Snapshot(0, {}, [], status=state, reason=reason)
-    assert status.run_banner(at("running")) is None
-    diverged = status.run_banner(at("diverged", "loss_d became non-finite at step 12"))
-    assert diverged.level == "error" and "loss_d became non-finite" in diverged.text
-    finished = status.run_banner(at("finished", "reached 2000 steps"))
-    assert finished.level == "success" and "2000" in finished.text
-    assert "Start" in status.run_banner(at("ready")).text
-
-
-def test_diagnoses_become_banners_with_a_suggestion() -> None:
-    d = Diagnosis("mode_collapse", "warning", "Mode collapse: 2 of 8 modes covered for the last 500 steps",
-                  "G puts its samples on a few modes.", "try WGAN-GP", 1500)
-    [banner] = status.diagnosis_banners([d])
-    assert banner.level == "warning" and banner.text.startswith("**Mode collapse: 2 of 8 modes")
-    assert "Try:** try WGAN-GP" in banner.text
-    assert status.diagnosis_banners([dataclasses.replace(d, severity="error")])[0].level == "error"
-    assert status.diagnosis_banners(()) == []
-
-
-def test_banners_and_headline_speak_of_classes_on_digits() -> None:
-    d = Diagnosis("mode_collapse", "warning", "Mode collapse: 2 of 10 modes covered for the last 500 steps",
-                  "G maps its noise onto one mode instead of every mode of the data.", "punish the missing modes", 900)
-    digits = run_info(dataset="digits")
-    [banner] = status.diagnosis_banners([d], digits)
-    assert banner.text == ("**Mode collapse: 2 of 10 classes covered for the last 500 steps** — G maps its noise "
-                           "onto one class instead of every class of the data.  \n**Try:** punish the missing classes")
-    assert "2 of 10 modes covered" in status.diagnosis_banners([d], run_info())[0].text  # a mixture keeps modes
-    assert status.diagnosis_banners([d], digits, brief=True)[0].text == (  # the projector's one line
-        "**Mode collapse: 2 of 10 classes covered for the last 500 steps**")
-    image = make_snapshot(10, evaluation={"modes_total": 10, "modes_covered": 9, "modes_covered_strict": 4},
-                          dataset="digits")
-    numbers = status.headline(image)
-    assert (numbers["hit_label"], numbers["hit"], numbers["coverage"]) == ("Classes hit", "9 / 10", "4 / 10")
-
-
-def test_headline_numbers() -> None:
-    snap = make_snapshot(500, evaluation={"modes_total": 8, "modes_covered": 8, "modes_covered_strict": 3,
-                                          "hq_fraction": 0.91, "w1_exact": 0.4567})
-    numbers = status.headline(snap)
-    assert numbers == {"step": "500", "speed": numbers["speed"], "distance_label": "Exact W1", "distance": "0.457",
-                       "hit_label": "Modes hit", "hit": "8 / 8", "coverage_label": "Modes with a fair share",
-                       "coverage": "3 / 8", "quality": "91%"}  # the coverage chart's two counts, by its labels
-    assert float(numbers["speed"]) == pytest.approx(100, rel=0.05)
-    image = make_snapshot(10, evaluation={"modes_total": 10, "modes_covered_strict": 9, "hq_fraction": 0.5,
-                                          "w1_exact": math.nan, "fd_features": 12.345}, dataset="digits")
-    assert status.headline(image)["distance_label"].startswith("Fréchet")
-    assert status.headline(image)["distance"] == "12.3"
-    assert status.headline(make_snapshot(0))["distance"] == "–"
-
-
-def test_logged_at_is_the_server_clock_of_the_last_row() -> None:
-    snap = make_snapshot(50)
-    assert status.logged_at(snap) == ""  # no origin published: nothing to say
-    created = time.mktime((2026, 11, 24, 14, 2, 0, 0, 0, -1))
-    times = np.linspace(0, 75.25, 50).astype(np.float32)  # the last row, 75.25 s after the run was created
-    stamped = dataclasses.replace(snap, created=created, columns={**snap.columns, "time": times})
-    assert status.logged_at(stamped) == "14:03:15.250"  # 14:02:00 + 1 min 15.25 s, on paper
