@@ -144,8 +144,8 @@ class Chart:
         if not xs.size:
             return
         first, last = float(xs.min()), max(float(xs.max()), last_event if last_event is not None else -math.inf)
-        if last > first:
-            self.layout["xaxis"]["range"] = [first, last]
+        # one x alone (the evaluation at step 0 of a fresh run): from it, one unit on, never negative steps
+        self.layout["xaxis"]["range"] = [first, last if last > first else first + 1]
 
     def robust_y(self) -> None:
         """A linear y axis over the ROBUST_PERCENTILES of the per-step lines once a few far outliers would

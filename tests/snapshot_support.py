@@ -1,5 +1,6 @@
-"""Snapshots built by hand for the view's tests: exact control over NaN, events, length and evaluations,
-in the shapes the engine publishes (float32 columns, typed evaluations, the run's own RunInfo)."""
+"""What the view's tests share: snapshots built by hand (exact control over NaN, events, length and
+evaluations, in the shapes the engine publishes: float32 columns, typed evaluations, the run's own RunInfo)
+and reading a figure's traces and live-change markers."""
 
 from __future__ import annotations
 
@@ -61,3 +62,11 @@ def make_evals(e: int = 6, k: int = 8) -> dict[str, np.ndarray]:
             "modes_covered": np.full(e, 5, np.float32), "modes_covered_strict": np.full(e, 3, np.float32),
             "hq_fraction": np.full(e, 0.9, np.float32), "w1_exact": np.linspace(2, 0.5, e).astype(np.float32),
             "label_accuracy": np.full(e, np.nan, np.float32), "histogram": hist}
+
+
+def traces(fig, name: str | None = None):
+    return [t for t in fig.data if name is None or t.name == name]
+
+
+def event_shapes(fig):
+    return [s for s in fig.layout.shapes if (s.name or "").startswith("event:")]

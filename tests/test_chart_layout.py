@@ -1,6 +1,6 @@
 """What the charts show on a projector, read from the figure objects: y-ranges robust to a few huge outliers,
 x-axes that end at the data, legends that cannot reach the title, event labels that do not overlap, and
-axes that keep room for their tick labels. Snapshots come from tests/test_charts.py's builders."""
+axes that keep room for their tick labels. Snapshots come from tests/snapshot_support.py."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ import pytest
 from dashboard import charts, figure, pictures
 from gancore.metrics import Event
 from gancore.records import LineFrame, PlaneFrame
-from tests.test_charts import make_evals, make_snapshot, traces
+from snapshot_support import make_evals, make_snapshot, traces
 
-
-@pytest.fixture(autouse=True)
-def validated(monkeypatch):
-    monkeypatch.setattr(figure, "VALIDATE", True)
+pytestmark = pytest.mark.usefixtures("validated")
 
 
 def spiked(n: int = 400, at=(100, 101, 102), value: float = 3000.0):
@@ -83,6 +80,14 @@ def test_x_axes_end_at_the_data_even_with_a_late_labelled_change() -> None:
     assert list(figures["heatmap"].layout.xaxis.range) == [0, 550]  # edges of the 100-step cells, from step 0
     label = next(a for a in figures["losses"].layout.annotations if "wgan-gp" in a.text)
     assert label.xanchor == "right"  # in the right half: the label ends at its line, inside the plot
+
+
+def test_one_evaluation_at_step_0_draws_no_negative_steps() -> None:
+    """A fresh run (or one just reset) has one evaluation, at step 0: Plotly's autorange put it mid-way
+    on an axis from -1 to 1."""
+    one = make_evals(1)
+    fig = charts.time_charts(make_snapshot(0, evals=one))["coverage"]
+    assert list(fig.layout.xaxis.range) == [0, 1]
 
 
 def test_legends_sit_below_the_plot_away_from_the_title() -> None:

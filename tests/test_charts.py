@@ -22,19 +22,11 @@ from gancore.evaluate.evaluator import Evaluator
 from gancore.records import ImageFrame, PlaneFrame
 from gancore.train import Trainer
 
-from snapshot_support import make_evals, make_snapshot
+from snapshot_support import event_shapes, make_evals, make_snapshot, traces
 
 TIME_CHARTS = ("losses", "probabilities", "critic", "gradients", "coverage", "heatmap")
 
 pytestmark = pytest.mark.usefixtures("validated")
-
-
-def traces(fig, name: str | None = None):
-    return [t for t in fig.data if name is None or t.name == name]
-
-
-def event_shapes(fig):
-    return [s for s in fig.layout.shapes if (s.name or "").startswith("event:")]
 
 
 # --- downsampling -------------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from gancore.run import Run
 
 from run_support import wait_for
 
-CYCLES = 100  # 0.7 s each on 2 cores; a leak of one run per cycle shows within 40 (RSS_TOLERANCE_MB)
-COMPARED = 30  # memory: the first 30 cycles against the last 30
+CYCLES = 200  # 0.7 s each on 2 cores; a leak of one run per cycle shows within 40 (RSS_TOLERANCE_MB)
+COMPARED = 50  # memory: the first 50 cycles against the last 50
 SMALL = Config(width=8, depth=1, latent_dim=2, batch_size=16, steps=0, eval_every=10**6)
 WAIT = 60.0  # seconds any one command may take on a busy 2-core machine before it counts as a hang
 STOP_BOUND = 10.0  # stop mid-step: the goal is < 2 s; 10 s bounds a deadlock, not a speed
