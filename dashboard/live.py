@@ -23,6 +23,10 @@ from .shared import SHARED
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 SHOW = {"info": st.info, "success": st.success, "warning": st.warning, "error": st.error}
+# Beside the sidebar, seven numbers at Streamlit's 2.25rem cut "running" to "runni..." and a six-digit step:
+# a smaller value (the presenter view sets its own) and a wider status column let every word fit.
+STRIP_CSS = "<style>[data-testid='stMetricValue'] {font-size: 1.75rem;}</style>"
+STRIP_COLUMNS = [1.2, 1.0, 0.9, 1.4, 0.9, 1.4, 0.9]  # the long labels ("Classes with a fair share") fit too
 
 
 def snapshot(entry: Entry) -> Snapshot:
@@ -47,6 +51,7 @@ def live_tab(entry: Entry) -> None:
     a delta path": a blank page in front of a class). When the strip sees the status or the settings
     change (Start pressed or a learning rate moved in another tab, a run finishing) it reruns the page
     before drawing anything, so the sidebar follows."""
+    st.markdown(STRIP_CSS, unsafe_allow_html=True)
     st.session_state["_drawn"] = _drawn(entry, _sidebar_status(entry))
     st.fragment(run_every=interval())(_live)(entry.token)
 
@@ -90,7 +95,7 @@ def _status_strip(entry: Entry, snap: Snapshot) -> None:
     if follows_other or _drawn(entry, run_status) != st.session_state.get("_drawn"):
         st.rerun()  # started, finished, or settings changed: redraw the page, before drawing anything
     numbers = status.headline(snap)
-    cols = st.columns([1, 0.9, 0.9, 1.4, 0.9, 1.4, 0.9])  # the long labels ("Classes with a fair share") fit
+    cols = st.columns(STRIP_COLUMNS)
     cols[0].metric("Status", run_status)
     with cols[1].container(key="step-counter"):
         st.metric("Step", numbers["step"])

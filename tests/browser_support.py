@@ -95,6 +95,17 @@ def counter(page) -> int:
     return step_number(page.locator(COUNTER).first.inner_text())
 
 
+# Text cut by its box (Streamlit ends it with "..."): the metrics of the status strip, their labels.
+TRUNCATED = """() => [...document.querySelectorAll("[data-testid='stMetricValue'], [data-testid='stMetricValue'] *, "
+    + "[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] *")]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)"""
+
+
+def truncated(page) -> list[str]:
+    """The status strip's numbers and labels that do not fit their column on `page`."""
+    return page.evaluate(TRUNCATED)
+
+
 def open_page(browser, url: str, errors: list[str] | None = None, timeout: float = 30_000):
     """A page in its own browser context (its own Streamlit session) at projector size, connected; page
     errors (uncaught exceptions of the app's JavaScript) are appended to `errors` when given. `timeout`

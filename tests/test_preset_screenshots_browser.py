@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from browser_support import CHART, COUNTER, IDLE, SCREENSHOTS, chromium, open_page, streamlit_server
+from browser_support import CHART, COUNTER, IDLE, SCREENSHOTS, chromium, open_page, streamlit_server, \
+    truncated
 
 from gancore.presets import PRESETS
 
@@ -38,6 +39,7 @@ def test_each_preset_at_its_phenomenon_on_a_projector(server, browser, name: str
         page.wait_for_selector(IDLE, timeout=90_000)
         page.locator(f".st-key-{'action' if preset.action else 'start'} button").first.click(no_wait_after=True)
         page.wait_for_selector(COUNTER, timeout=60_000)
+        assert truncated(page) == [], name  # beside the sidebar, every word of the strip fits its column
         page.locator(".st-key-presenter label").first.click(no_wait_after=True)
         page.get_by_text(SHOWING).first.wait_for(timeout=180_000)
         wanted = len(preset.charts) - ("samples" in preset.charts)  # the sample picture may be an image
@@ -52,6 +54,7 @@ def test_each_preset_at_its_phenomenon_on_a_projector(server, browser, name: str
         page.wait_for_function(f"{count} >= {wanted}", timeout=60_000)  # the screenshot shows them too
         (SCREENSHOTS / "presets").mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "presets" / f"{name}.png"))
+        assert truncated(page) == [], name
         assert not errors, errors
     finally:
         page.context.close()
