@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from gancore.metrics import Event
 
-MAX_POINTS = 1000  # per trace: a chart never carries more, however long the run (~8 kB a series)
+MAX_POINTS = 600  # per trace, however long the run: 300 min-max buckets, about one per pixel of a chart
 MAX_MARKERS = 60  # most recent events drawn as vertical lines
 MAX_LABELS = 12  # most recent events that may also get a text label (older ones are lines only)
 LABEL_ROWS = 4  # labels stack in up to 4 rows from the top of the plot; a label with no free row is left out
@@ -95,6 +95,19 @@ def style(fig: go.Figure, title: str, y_title: str = "", *, x_title: str = "step
     return fig
 
 
+class DrawnFigure(go.Figure):
+    """A figure built once and drawn by every session that watches the run: `st.plotly_chart` copies a
+    Figure with `to_dict()` on each call (a deep copy, then every array to base64: most of a viewer's server
+    CPU, bench/viewers.py), so this one makes that copy once, at its first draw. Not changed after it."""
+
+    _drawn: dict | None = None
+
+    def to_dict(self) -> dict:
+        if self._drawn is None:
+            self._drawn = super().to_dict()
+        return self._drawn
+
+
 class Chart:
     """Collects traces, shapes and annotations as plain dicts and builds the figure once.
 
@@ -115,6 +128,7 @@ class Chart:
     def line(self, x: np.ndarray, y: np.ndarray, name: str, colour: str, *, width: float = 2.5,
              dash: str | None = None, mode: str = "lines", **extra: Any) -> "Chart":
         style_ = dict(color=colour, width=width) | ({"dash": dash} if dash else {})
+        x, y = downsample(np.asarray(x), np.asarray(y))  # evaluation lines too: up to MAX_EVALS points each
         return self.add("scatter", x=x, y=y, name=name, mode=mode, line=style_, **extra)
 
     def hline(self, y: float, colour: str = "#999", text: str | None = None) -> None:
@@ -225,7 +239,7 @@ class Chart:
                 font=dict(size=13, color=colour), bgcolor="rgba(255,255,255,0.8)"))
         self.shapes.extend(reversed(lines))  # in step order
 
-    def figure(self) -> go.Figure:
+    def figure(self) -> DrawnFigure:
         layout = dict(self.layout)
         if not self.data:  # a note alone: ticks of an empty axis (0 to 6) would read as data
             for axis in ("xaxis", "yaxis"):
@@ -234,7 +248,7 @@ class Chart:
             layout["shapes"] = self.shapes
         if self.annotations:
             layout["annotations"] = self.annotations
-        return go.Figure(data=self.data, layout=layout, _validate=VALIDATE)
+        return DrawnFigure(data=self.data, layout=layout, _validate=VALIDATE)
 
 
 VALIDATE = False  # tests turn Plotly's validation on, so a misspelt property fails there

@@ -17,7 +17,6 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from gancore.logdir import LogdirError, list_runs, resolve
@@ -28,6 +27,7 @@ from gancore.sweep_read import list_sweeps
 
 from . import charts, pictures, status
 from .controls import interval
+from .figure import DrawnFigure
 from .live import SHOW, cached, chart
 from .recording import LOGDIR_ENV, logdir
 
@@ -223,6 +223,6 @@ def _cursor(fig: Any, step: int | None) -> Any:
     """A copy of `fig` with a vertical line at the scrubbed step (shared figures are never mutated)."""
     if step is None:
         return fig
-    fig = go.Figure(fig)
+    fig = DrawnFigure(fig)
     fig.add_vline(x=step, line=dict(color="#444", width=1, dash="dot"))
     return fig

@@ -63,3 +63,19 @@ def test_a_watcher_page_builds_no_figure_the_owner_page_built(monkeypatch) -> No
         assert len(watcher.get("plotly_chart")) == len(owner.get("plotly_chart"))
     finally:
         st.cache_resource.clear()
+
+
+def test_a_shared_figure_is_copied_for_the_browser_once_not_per_viewer() -> None:
+    """`st.plotly_chart` calls `to_dict()` per draw; a chart's figure makes that copy at its first draw and
+    hands the same one to every later viewer, equal to what a plain Figure gives."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    import plotly.tools
+
+    from dashboard import charts
+    from snapshot_support import make_snapshot
+
+    fig = charts.losses(make_snapshot(300))
+    first = plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True)
+    assert plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True) is first
+    assert pio.to_json(first, validate=False) == pio.to_json(go.Figure.to_dict(fig), validate=False)  # a fresh copy
