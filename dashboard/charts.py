@@ -32,7 +32,7 @@ MEASURE_COLOURS = {"loss_d": COLORS["d"], "loss_g": COLORS["g"], "d_real": COLOR
 
 def _column_line(chart: Chart, snapshot: Snapshot, column: str, name: str, colour: str, *, width: float = 2.5,
                  dash: str | None = None, positive: bool = False) -> bool:
-    """Add one downsampled column as a line; False (and nothing added) when it has no finite value."""
+    """Add one column as a (downsampled) line; False (and nothing added) when it has no finite value."""
     y = snapshot.columns.get(column)
     if y is None or not len(y):
         return False
@@ -40,8 +40,7 @@ def _column_line(chart: Chart, snapshot: Snapshot, column: str, name: str, colou
         y = np.where(y > 0, y, np.nan).astype(np.float32)
     if not np.isfinite(y).any():
         return False
-    x, y = downsample(snapshot.columns["step"], y)
-    chart.line(x, y, name, colour, width=width, dash=dash)
+    chart.line(snapshot.columns["step"], y, name, colour, width=width, dash=dash)  # line() downsamples
     return True
 
 
@@ -265,7 +264,6 @@ def compare(runs: Sequence[tuple[str, Snapshot]], metric: str, x: str = "step", 
             xs = columns["time"] if x == "time" else columns["step"]
             if log_y:
                 y = np.where(y > 0, y, np.nan).astype(np.float32)
-            xs, y = downsample(xs, y)
             mode = "lines"
         else:
             evals = snapshot.evaluations

@@ -128,7 +128,7 @@ class Chart:
     def line(self, x: np.ndarray, y: np.ndarray, name: str, colour: str, *, width: float = 2.5,
              dash: str | None = None, mode: str = "lines", **extra: Any) -> "Chart":
         style_ = dict(color=colour, width=width) | ({"dash": dash} if dash else {})
-        x, y = downsample(np.asarray(x), np.asarray(y))  # evaluation lines too: up to MAX_EVALS points each
+        x, y = downsample(x, y)  # every line, evaluation lines too (up to MAX_EVALS points each)
         return self.add("scatter", x=x, y=y, name=name, mode=mode, line=style_, **extra)
 
     def hline(self, y: float, colour: str = "#999", text: str | None = None) -> None:
