@@ -27,7 +27,7 @@ PRESENTED = ("samples", "coverage", "losses")  # the presenter view of custom se
 class Fix:
     """The live change a preset's text suggests, and the measurement that says it worked: one button on the
     page, and a test that applies it once the phenomenon shows (`demonstrate(..., fix=True)`)."""
-    label: str  # the button: "Switch the loss to WGAN-GP"
+    label: str  # the button: "Switch to WGAN-GP (5 critic steps)"
     changes: tuple[tuple[str, Any], ...]  # live settings, applied at once
     criterion: str
     recovered: Callable[[Snapshot, Snapshot], bool]  # (the run as the change was made, the run now)
@@ -164,15 +164,17 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         "histogram: the generator covers a few modes at a time, and the modes it covers keep changing "
         "(the class-by-time heatmap shows bands jumping). D learns to reject the modes G sits on, G flees "
         "to modes D currently accepts, and nothing in the game rewards covering all of them at once. Then "
-        "switch the loss to WGAN-GP and watch the coverage.",
+        "switch to WGAN-GP with its recipe (penalty 0.1, 5 critic steps per G step, Adam betas (0.5, 0.9)) "
+        "and watch the coverage.",
         RING.replace(loss="nonsaturating", lr_d=1e-3, lr_g=1e-3, steps=0, eval_every=200),  # until paused
         "the mode-collapse or mode-hopping detector fires, or for 5 evaluations in a row at least half the "
         "samples are sharp yet some mode misses its fair share",
         _collapsing,
         short="Mode hopping on a ring", within_steps=4000, charts=("samples", "heatmap", "histogram", "coverage"),
-        fix=Fix("Switch the loss to WGAN-GP", (("loss", "wgan-gp"),),
+        fix=Fix("Switch to WGAN-GP (5 critic steps)",
+                (("loss", "wgan-gp"), ("gp_lambda", 0.1), ("n_critic", 5), ("beta2", 0.9)),
                 "every mode hit in two evaluations in a row, and the exact W1 half what it was at the switch",
-                _covers_again, within_steps=3000)),
+                _covers_again, within_steps=1500)),
     Preset(
         "vanishing-frozen-g", "Vanishing gradients: freeze G, train D, watch G's gradient die",
         "Train only the discriminator (press 'Train D x1000'): it learns to reject the generator's samples "
