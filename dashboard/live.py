@@ -30,8 +30,11 @@ STRIP_COLUMNS = [1.2, 1.0, 0.9, 1.4, 0.9, 1.4, 0.9]  # the long labels ("Classes
 
 
 def snapshot(entry: Entry) -> Snapshot:
-    """The run's latest snapshot, shared by every session that watches it."""
-    return SHARED.snapshot(entry)
+    """The run's latest snapshot, shared by every session that watches it: a viewer's at most half a
+    refresh old, so out-of-phase viewers meet on one version (shared.py)."""
+    binding = st.session_state.get("_binding")
+    viewer = binding is not None and not binding.may_control
+    return SHARED.snapshot(entry, fresh_within=(interval() or 0.0) / 2 if viewer else 0.0)
 
 
 def cached(name: str, key: tuple, build: Callable[[], Any], keep: Any = None) -> Any:

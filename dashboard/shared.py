@@ -4,11 +4,17 @@ A classroom is thirty sessions on one run. Each fragment tick used to copy the s
 figures per session; here the first viewer of a new snapshot version copies and builds, the others take
 the same objects (figures are never mutated after they are built). Bounded: the least recently used
 entries go first, so old versions and closed runs fall out by themselves.
+
+A training run publishes a new version every few milliseconds, so thirty timers ticking out of phase would
+each meet a version of its own (measured: 345 of 384 chart draws built their figure again). A viewer can
+change nothing, so it takes the held copy while that is younger than half its refresh: a class then builds
+a run's figures about twice a second whatever its size; a session that controls the run always asks.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -22,22 +28,25 @@ FIGURES_KEPT = 256  # figures of every run, version and view option: a few of ea
 class Shared:
     def __init__(self, limit: int = FIGURES_KEPT) -> None:
         self._lock = threading.Lock()
-        self._snapshots: dict[str, Snapshot] = {}
+        self._snapshots: dict[str, tuple[Snapshot, float]] = {}  # token -> (latest copy, when it was asked)
         self._figures: OrderedDict[tuple, tuple[Any, Any]] = OrderedDict()
         self.limit = limit
         self.builds = 0  # figures built, for the tests and the viewers benchmark
 
-    def snapshot(self, entry: Entry) -> Snapshot:
-        """The run's latest snapshot, copied from the engine only when its version moved."""
+    def snapshot(self, entry: Entry, fresh_within: float = 0.0) -> Snapshot:
+        """The run's latest snapshot, copied from the engine only when its version moved; the held copy
+        without asking the engine while it was asked less than `fresh_within` seconds ago."""
+        now = time.monotonic()
         with self._lock:
-            held = self._snapshots.get(entry.token)
-        fresh = entry.run.snapshot(since=held.version if held is not None else None)
-        if fresh is None:
+            held, asked = self._snapshots.get(entry.token, (None, 0.0))
+        if held is not None and now - asked < fresh_within:
             return held
+        fresh = entry.run.snapshot(since=held.version if held is not None else None)
         with self._lock:
-            current = self._snapshots.get(entry.token)
-            if current is None or current.version < fresh.version:
-                self._snapshots[entry.token] = current = fresh
+            current, _ = self._snapshots.get(entry.token, (None, 0.0))
+            if fresh is not None and (current is None or current.version < fresh.version):
+                current = fresh
+            self._snapshots[entry.token] = (current, now)
         return current
 
     def figure(self, key: tuple, build: Callable[[], Any], keep: Any = None) -> Any:

@@ -207,6 +207,8 @@ def test_reset_says_why_it_refuses_a_value_in_a_collapsed_section(app: AppTest) 
     assert "Reset refused: Width (in Model): 1 is below the minimum 4" in sidebar_errors(app)
     opened = {e.label: e.proto.expanded for e in app.sidebar.expander}
     assert opened["Model"] and not opened["Run"]  # the section with the refused value opens to show it
+    app.number_input(key="width").set_value(64).run()  # mended: the refusal goes, Reset is not pressed
+    assert not any("Reset refused" in e for e in sidebar_errors(app)) and run.config.width == 128
 
 
 def test_step_buttons_of_each_granularity(app: AppTest) -> None:

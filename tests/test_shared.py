@@ -79,3 +79,27 @@ def test_a_shared_figure_is_copied_for_the_browser_once_not_per_viewer() -> None
     first = plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True)
     assert plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True) is first
     assert pio.to_json(first, validate=False) == pio.to_json(go.Figure.to_dict(fig), validate=False)  # a fresh copy
+
+
+def test_a_viewer_takes_the_held_copy_while_it_is_younger_than_asked_so_a_class_meets_on_one_version() -> None:
+    """Training moves the version every few ms: out-of-phase viewers each asking the engine would each
+    build their own figures. Within `fresh_within` of the last ask the held copy comes back unasked; after
+    it, or for a session that controls the run (0), the engine's newest."""
+    run = Run(Config(dataset="ring", width=8, depth=1, latent_dim=2, batch_size=8, device="cpu"),
+              hooks=[Evaluator(frames=False)])
+    try:
+        run.wait(10)
+        shared, entry = Shared(), Entry("t", run)
+        first = shared.snapshot(entry)
+        run.step("iteration", 2)
+        run.wait(10)
+        assert run.snapshot().version > first.version
+        assert shared.snapshot(entry, fresh_within=60.0) is first  # asked a moment ago: the held copy
+        newest = shared.snapshot(entry)  # a controlling session always asks
+        assert newest.version > first.version and newest.step == 2
+        run.step("iteration", 1)
+        run.wait(10)
+        time.sleep(0.06)
+        assert shared.snapshot(entry, fresh_within=0.05).step == 3  # the held copy is older than asked
+    finally:
+        run.stop()
