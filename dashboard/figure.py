@@ -7,11 +7,14 @@ Pure Plotly: nothing here touches Streamlit, so every rule is unit-tested on the
 
 from __future__ import annotations
 
+import base64
 import math
+import threading
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from _plotly_utils.utils import is_skipped_key, plotlyjsShortTypes, to_typed_array_spec
 
 from gancore.metrics import Event
 
@@ -95,17 +98,72 @@ def style(fig: go.Figure, title: str, y_title: str = "", *, x_title: str = "step
     return fig
 
 
+_BUILDING = threading.RLock()
+
+
 class DrawnFigure(go.Figure):
-    """A figure built once and drawn by every session that watches the run: `st.plotly_chart` copies a
-    Figure with `to_dict()` on each call (a deep copy, then every array to base64: most of a viewer's server
-    CPU, bench/viewers.py), so this one makes that copy once, at its first draw. Not changed after it."""
+    """A figure built once and drawn by every session that watches the run, and built only when read.
+
+    `st.plotly_chart` needs nothing but `to_dict()`; Plotly's object tree costs ~7 ms a figure to build and
+    its `to_dict()` (a deep copy, then every array to base64) ~0.5 ms more, most of what a new snapshot
+    version cost the server (bench/viewers.py). So a figure made from plain dicts keeps them, `to_dict()`
+    encodes them once, straight, and the object tree is built the first time anything else is read (a
+    test's `fig.data`, a copy with a cursor line). Not changed after it is drawn."""
 
     _drawn: dict | None = None
+    _spec: tuple[Any, Any, dict] | None = None
+
+    def __init__(self, data: Any = None, layout: Any = None, **kwargs: Any) -> None:
+        if isinstance(data, list) and isinstance(layout, dict) and not kwargs.get("_validate", True):
+            object.__setattr__(self, "_spec", (data, layout, kwargs))
+        else:
+            super().__init__(data, layout, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        """Only reached for an attribute this object lacks: while unbuilt, Plotly's own state. Sessions
+        share the figure, so the first to read it builds it under a lock and the others wait for it."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        with _BUILDING:  # re-entrant: building reads attributes that are not set yet
+            spec = self.__dict__.get("_spec")
+            if spec is not None:
+                object.__setattr__(self, "_spec", None)
+                super().__init__(spec[0], spec[1], **spec[2])
+        return object.__getattribute__(self, name)
 
     def to_dict(self) -> dict:
         if self._drawn is None:
-            self._drawn = super().to_dict()
+            spec = self._spec
+            drawn = super().to_dict() if spec is None else {"data": _encoded(spec[0]), "layout": _encoded(spec[1])}
+            object.__setattr__(self, "_drawn", drawn)
         return self._drawn
+
+
+def _encoded(value: Any, key: str = "") -> Any:
+    """What Plotly's `to_dict()` makes of a spec, in one pass: dicts and lists copied, numpy arrays as
+    base64 typed arrays (except under the keys Plotly leaves alone), Plotly objects as their JSON dicts.
+    Plotly's own walker visits every value of every event line, ~4x slower here."""
+    if isinstance(value, dict):
+        return {k: _encoded(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encoded(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value if is_skipped_key(key) else _typed(value)
+    if hasattr(value, "to_plotly_json"):
+        return _encoded(value.to_plotly_json(), key)
+    return value
+
+
+def _typed(array: np.ndarray) -> Any:
+    """A typed array as plotly.js reads it; Plotly's converter (int64 narrowed, empty arrays kept) for the
+    rest, through its dataframe layer, costs ~0.3 ms an array."""
+    short = plotlyjsShortTypes.get(str(array.dtype))
+    if short is None or array.size == 0:
+        return to_typed_array_spec(array)
+    typed = {"dtype": short, "bdata": base64.b64encode(np.ascontiguousarray(array)).decode("ascii")}
+    if array.ndim > 1:
+        typed["shape"] = str(array.shape)[1:-1]
+    return typed
 
 
 class Chart:
