@@ -1,19 +1,24 @@
 """What a class costs the server: 1, 2, 4 and 8 student pages (headless Chromium, each its own browser
 context, i.e. its own Streamlit session) watching one featured run in classroom mode at the default 1 s
-refresh.
+refresh, then 1, 8 and 30 protocol clients (protocol_viewers.py: Streamlit's websocket, nothing drawn).
 
-For each count: training steps/s (from the engine's clock on the page, as live_view.py reads it), the CPU
-seconds per second of the server process outside the training thread (per-thread CPU from /proc, so the
-browsers' own CPU is not counted; the training thread is the one that burns CPU while no page is open),
-the training thread's CPU share, the refreshes the pages really drew (each page counts the changes of its
-"logged" stamp: on 2 shared cores eight Chromium pages cannot all draw every second, and a page that draws
-less asks the server for less), the server's CPU per refresh drawn (less what it spends with no page open),
-and the bytes per refresh of the first page (the only one behind a TCP proxy: the proxy serves one
-connection at a time). The cost per viewer is the server's CPU per refresh drawn: at the 1 s refresh that
-is its CPU per viewer per second, extrapolated to 30 and 100 viewers. The browsers take CPU from training:
-steps per second of the training thread's own CPU (steps/s / its CPU share) takes that out of the comparison.
+For each count: training steps/s (from the engine's clock on the page, as live_view.py reads it; the
+clients' wall clock), the CPU seconds per second of the server process outside the training thread
+(per-thread CPU from /proc, so the viewers' own CPU is not counted; the training thread is the one that
+burns CPU while no page is open), the training thread's CPU share, the refreshes the viewers really drew
+(each page counts the changes of its "logged" stamp; each client its finished fragment runs), the
+server's CPU per refresh drawn (less what it spends with no page open), and the bytes per refresh (of the
+first page, the only one behind a TCP proxy; of every client). The cost per viewer is the server's CPU
+per refresh drawn: at the 1 s refresh that is its CPU per viewer per second, extrapolated to 30 and 100
+viewers. The viewers take CPU from training: steps per second of the training thread's own CPU
+(steps/s / its CPU share) takes that out of the comparison.
 
-    python bench/viewers.py [--seconds 12] [--counts 1 2 4 8]
+Why both: on 2 shared cores eight Chromium pages, each redrawing every Plotly chart per refresh, draw every
+5-10 s, not every second, so they rarely meet on one snapshot version and a page that draws less asks the
+server for less. The clients refresh every second as students' own laptops would, so their table is the
+one that says what 30 students cost.
+
+    python bench/viewers.py [--seconds 12] [--counts 1 2 4 8] [--clients 1 8 30]
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
 from common import parser, table, write_json
 from live_view import Proxy, reading
+from protocol_viewers import Class
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser_support import CHART, CHROMIUM_ARGS, CONNECTED, chromium, streamlit_server  # noqa: E402
@@ -70,28 +78,106 @@ def refreshes(pages: list) -> list[int]:
     return [page.evaluate("() => window.__refreshes") for page in pages]
 
 
-def window(pid: int, pages: list, proxy: Proxy, seconds: float) -> dict:
-    page = pages[0]
-    drawn0, cpu0, bytes0, (step0, t0), wall0 = (refreshes(pages), thread_cpu(pid), proxy.down, reading(page),
-                                                time.monotonic())
+@dataclass
+class Reading:
+    """What the viewers had drawn, at one moment: refreshes in all; the bytes received by the viewers that
+    are counted (the first page, behind the proxy; every client) and their refreshes; the step shown and
+    the engine's time of it (the clients have only the wall clock)."""
+    refreshes: int
+    bytes: int
+    counted: int
+    step: int
+    at: float
+
+
+def window(pid: int, trainer: int, base: float, read: Callable[[], Reading], n: int, seconds: float) -> dict:
+    """The server's CPU outside training per refresh the viewers drew, and the rest of a table row."""
+    r0, cpu0, wall0 = read(), thread_cpu(pid), time.monotonic()
     time.sleep(seconds)
-    drawn1, cpu1, bytes1, (step1, t1), wall1 = (refreshes(pages), thread_cpu(pid), proxy.down, reading(page),
-                                                time.monotonic())
+    r1, cpu1, wall1 = read(), thread_cpu(pid), time.monotonic()
     per_thread = {tid: cpu1[tid] - cpu0.get(tid, 0.0) for tid in cpu1}
-    return {"per_thread": per_thread, "wall": wall1 - wall0, "bytes": bytes1 - bytes0,
-            "drawn": [b - a for a, b in zip(drawn0, drawn1)],
-            "steps_per_s": (step1 - step0) / (t1 - t0) if t1 > t0 else float("nan")}
+    wall, drawn = wall1 - wall0, r1.refreshes - r0.refreshes
+    steps_per_s = (r1.step - r0.step) / (r1.at - r0.at) if r1.at > r0.at else float("nan")
+    train_cpu = per_thread.get(trainer, 0.0) / wall
+    other = sum(v for tid, v in per_thread.items() if tid != trainer) / wall
+    return {"steps_per_s": steps_per_s, "server_cpu_per_s": other, "train_cpu_share": train_cpu,
+            "refreshes_per_page_s": drawn / n / wall,
+            "ms_per_refresh": 1000 * max(0.0, other - base) * wall / drawn if drawn else float("nan"),
+            "kb_per_refresh": (r1.bytes - r0.bytes) / max(1, r1.counted - r0.counted) / 1e3,
+            "steps_per_train_cpu_s": steps_per_s / train_cpu if train_cpu else float("nan"),
+            "trainer_still_busiest": trainer == max(per_thread, key=per_thread.get)}
+
+
+def browser_pages(browser: Any, url: str, proxy: Proxy, pid: int, trainer: int, base: float, counts: list[int],
+                  seconds: float) -> dict[int, dict]:
+    pages: list = []
+
+    def read() -> Reading:
+        step, at = reading(pages[0])
+        drawn = refreshes(pages)
+        return Reading(sum(drawn), proxy.down, drawn[0], step, at)
+
+    results = {}
+    for n in counts:
+        while len(pages) < n:
+            context = browser.new_context(viewport={"width": 1600, "height": 1000})
+            page = context.new_page()
+            page.set_default_timeout(90_000)
+            page.goto(f"http://127.0.0.1:{proxy.port}/" if not pages else f"{url}/")  # one page is counted
+            page.wait_for_selector(CONNECTED)
+            page.wait_for_selector(".st-key-logged-at")
+            page.evaluate(COUNT_REFRESHES)
+            pages.append(page)
+        time.sleep(3)  # every page past its first full draw
+        results[n] = window(pid, trainer, base, read, n, seconds)
+    for page in pages:
+        page.context.close()
+    return results
+
+
+def protocol_clients(url: str, pid: int, trainer: int, base: float, counts: list[int], seconds: float,
+                     errors: list[str]) -> dict[int, dict]:
+    room = Class(url)
+
+    def read() -> Reading:
+        drawn, received, step = room.totals()
+        return Reading(drawn, received, drawn, step, time.monotonic())
+
+    results = {}
+    for n in counts:
+        room.add(n - len(room.viewers))
+        time.sleep(3)
+        results[n] = window(pid, trainer, base, read, n, seconds)
+    errors.extend(room.close())
+    return results
+
+
+def print_table(results: dict[int, dict], title: str, who: str) -> None:
+    rows = [[str(n), f"{r['steps_per_s']:.0f}", f"{r['steps_per_train_cpu_s']:.0f}", f"{r['train_cpu_share']:.2f}",
+             f"{r['refreshes_per_page_s']:.2f}", f"{r['server_cpu_per_s']:.3f}", f"{r['ms_per_refresh']:.1f}",
+             f"{r['kb_per_refresh']:.0f}"] for n, r in sorted(results.items())]
+    print(table([who, "steps/s", "steps per train-CPU s", "train CPU share", "refreshes per viewer per s",
+                 "server CPU s/s (not training)", "server ms per refresh (less the base)", "kB per refresh"],
+                rows, title))
+    first, last = results[min(results)], results[max(results)]
+    per_refresh = float(np.median([r["ms_per_refresh"] for r in results.values()]))
+    print(f"server CPU per viewer refresh: median {per_refresh:.1f} ms over the counts; at one refresh a second, "
+          f"30 viewers {30 * per_refresh / 1000:.2f}, 100 viewers {100 * per_refresh / 1000:.2f} of a core")
+    print(f"steps per second of training-thread CPU, {max(results)} viewers vs {min(results)}: "
+          f"{last['steps_per_train_cpu_s'] / first['steps_per_train_cpu_s']:.2f}; training thread still the "
+          f"busiest in every window: {all(r['trainer_still_busiest'] for r in results.values())}\n")
 
 
 def main() -> None:
     p = parser(__doc__)
     p.set_defaults(seconds=12.0)
-    p.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8])
+    p.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4, 8], help="Chromium pages (0: none)")
+    p.add_argument("--clients", type=int, nargs="+", default=[1, 8, 30], help="protocol clients (0: none)")
     args = p.parse_args()
     from playwright.sync_api import sync_playwright
     env = {"GANCORE_CLASSROOM": "1", "GANCORE_INSTRUCTOR_KEY": KEY, "GANCORE_REFRESH": "1", "GANCORE_GRACE": "3600",
            "OMP_NUM_THREADS": "1"}
-    rows, results = [], {}
+    pages, clients, errors = {}, {}, []
     with streamlit_server(env) as url, sync_playwright() as pw:
         port = int(url.rsplit(":", 1)[1])
         pid, proxy = server_pid(port), Proxy(port)
@@ -108,46 +194,21 @@ def main() -> None:
         trainer = max(cpu1, key=lambda tid: cpu1[tid] - cpu0.get(tid, 0.0))
         # what the server spends outside training with no page open (its event loop, the reaper): not a viewer's
         base = sum(v - cpu0.get(tid, 0.0) for tid, v in cpu1.items() if tid != trainer) / (t1 - t0)
-        pages = []
-        for n in args.counts:
-            while len(pages) < n:
-                context = browser.new_context(viewport={"width": 1600, "height": 1000})
-                page = context.new_page()
-                page.set_default_timeout(90_000)
-                page.goto(f"http://127.0.0.1:{proxy.port}/" if not pages else f"{url}/")  # one page is counted
-                page.wait_for_selector(CONNECTED)
-                page.wait_for_selector(".st-key-logged-at")
-                page.evaluate(COUNT_REFRESHES)
-                pages.append(page)
-            time.sleep(3)  # every page past its first full draw
-            w = window(pid, pages, proxy, args.seconds)
-            train_cpu = w["per_thread"].get(trainer, 0.0) / w["wall"]
-            other = sum(v for tid, v in w["per_thread"].items() if tid != trainer) / w["wall"]
-            drawn = sum(w["drawn"])
-            results[n] = {"steps_per_s": w["steps_per_s"], "server_cpu_per_s": other, "train_cpu_share": train_cpu,
-                          "refreshes_per_page_s": drawn / n / w["wall"],
-                          "ms_per_refresh": 1000 * max(0.0, other - base) * w["wall"] / drawn if drawn else float("nan"),
-                          "kb_per_refresh": w["bytes"] / max(1, w["drawn"][0]) / 1e3,
-                          "steps_per_train_cpu_s": w["steps_per_s"] / train_cpu if train_cpu else float("nan"),
-                          "trainer_still_busiest": trainer == max(w["per_thread"], key=w["per_thread"].get)}
+        if any(args.counts):
+            pages = browser_pages(browser, url, proxy, pid, trainer, base, [n for n in args.counts if n], args.seconds)
         browser.close()
-    for n in sorted(results):
-        r = results[n]
-        rows.append([str(n), f"{r['steps_per_s']:.0f}", f"{r['steps_per_train_cpu_s']:.0f}", f"{r['train_cpu_share']:.2f}",
-                     f"{r['refreshes_per_page_s']:.2f}", f"{r['server_cpu_per_s']:.3f}", f"{r['ms_per_refresh']:.1f}",
-                     f"{r['kb_per_refresh']:.0f}"])
-    first, last = results[min(results)], results[max(results)]
-    print(table(["viewers", "steps/s", "steps per train-CPU s", "train CPU share", "refreshes per page per s",
-                 "server CPU s/s (not training)", "server ms per refresh (less the base)", "kB per refresh (page 1)"], rows,
-                f"Viewers of one featured run (classroom mode, 1 s refresh), {args.seconds:g} s windows"))
-    per_refresh = float(np.median([results[n]["ms_per_refresh"] for n in sorted(results)]))
-    print(f"\nserver CPU with no page open: {base:.3f} s/s (left out of the per-refresh cost)")
-    print(f"server CPU per viewer refresh: median {per_refresh:.1f} ms over the counts; at one refresh a second, "
-          f"30 viewers {30 * per_refresh / 1000:.2f}, 100 viewers {100 * per_refresh / 1000:.2f} of a core")
-    print(f"steps per second of training-thread CPU, {max(results)} viewers vs {min(results)}: "
-          f"{last['steps_per_train_cpu_s'] / first['steps_per_train_cpu_s']:.2f}; training thread still the "
-          f"busiest in every window: {all(r['trainer_still_busiest'] for r in results.values())}")
-    write_json(args.json, {"results": results, "ms_per_refresh": per_refresh, "base_cpu_per_s": base})
+        if any(args.clients):
+            clients = protocol_clients(url, pid, trainer, base, [n for n in args.clients if n], args.seconds, errors)
+    print(f"server CPU with no page open: {base:.3f} s/s (left out of the per-refresh cost)\n")
+    if pages:
+        print_table(pages, f"Chromium pages watching one featured run (classroom mode, 1 s refresh), {args.seconds:g} s "
+                    "windows; bytes of the first page, through the proxy", "pages")
+    if clients:
+        print_table(clients, f"Protocol clients (Streamlit's websocket, nothing drawn) on the same run, {args.seconds:g} s "
+                    "windows; bytes of every client", "clients")
+    if errors:
+        print("viewers' errors:", *errors[:5], sep="\n  ")
+    write_json(args.json, {"pages": pages, "clients": clients, "base_cpu_per_s": base, "errors": errors})
 
 
 if __name__ == "__main__":
