@@ -159,12 +159,10 @@ def _samples(token: str, snap: Snapshot) -> None:
 def _time_charts(token: str, snap: Snapshot) -> None:
     per_layer = bool(st.session_state.get("per_layer"))
     figures = cached("time", (token, snap.version, per_layer), lambda: charts.time_charts(snap, per_layer))
-    names = list(figures)
-    for row in range(0, len(names), 2):
-        cols = st.columns(2)
-        for col, name in zip(cols, names[row: row + 2]):
-            with col:
-                chart(figures[name], f"chart-{name}")
+    cols = st.columns(2)  # two columns of equal-height charts, not a row of columns per pair: a third of
+    for i, (name, fig) in enumerate(figures.items()):  # the blocks, each one a message per viewer per tick
+        with cols[i % 2]:
+            chart(fig, f"chart-{name}")
 
 
 # --- the presenter view: what a projector shows -------------------------------------------------------------
