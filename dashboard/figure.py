@@ -18,7 +18,7 @@ from _plotly_utils.utils import is_skipped_key, plotlyjsShortTypes, to_typed_arr
 
 from gancore.metrics import Event
 
-MAX_POINTS = 600  # per trace, however long the run: 300 min-max buckets, about one per pixel of a chart
+MAX_POINTS = 500  # per trace, however long the run: 250 min-max buckets, about one per pixel of a chart
 MAX_MARKERS = 60  # most recent events drawn as vertical lines
 MAX_LABELS = 12  # most recent events that may also get a text label (older ones are lines only)
 LABEL_ROWS = 4  # labels stack in up to 4 rows from the top of the plot; a label with no free row is left out

@@ -88,7 +88,7 @@ def _arrows(points: np.ndarray, push: np.ndarray, bounds: np.ndarray) -> dict[st
     n = len(points)
     xy = np.full((n, 3, 2), np.nan, np.float32)
     xy[:, 0], xy[:, 1] = points, tips
-    sizes = np.tile(np.array([0, 7, 0], np.float32), n)
+    sizes = np.tile(np.array([0, 7, 0], np.uint8), n)  # a byte each on the wire, not four
     return dict(type="scatter", x=xy[:, :, 0].ravel(), y=xy[:, :, 1].ravel(), mode="lines+markers",
                 name=f"G's push (median {median:.2g})", hoverinfo="skip",
                 line=dict(color=COLORS["arrow"], width=1.2),
