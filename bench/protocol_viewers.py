@@ -7,9 +7,10 @@ and never show the cost of 30 students on their own laptops. A client here does 
 does on the wire: it opens /_stcore/stream, asks for the page (a rerun with the address's query string),
 and, once the server sends the fragment's auto-rerun, asks for a rerun of that fragment at its interval,
 as the browser's timer does. Like the browser it keeps the hashes of the large messages it received in
-the last MESSAGE_AGE runs and reports them with each rerun, so the server sends a reference instead of a
-message the client already has (a sample picture that did not change). It parses each ForwardMsg only far
-enough to count finished fragment runs, their bytes and the step shown.
+the last runs (as many as the server's maxCachedMessageAge) and reports them with each rerun, so the
+server sends a reference instead of a message the client already has (a sample picture that did not
+change). It parses each ForwardMsg only far enough to count finished fragment runs, their bytes and the
+step shown.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 FRAGMENT_DONE = ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
-MESSAGE_AGE = 2  # Streamlit's global.maxCachedMessageAge: runs a cached message outlives its last use
 
 
 @dataclass
@@ -52,7 +52,7 @@ async def _watch(url: str, query: str, viewer: Viewer, stop: asyncio.Event) -> N
     async with websockets.connect(f"ws://{host}/_stcore/stream", subprotocols=["streamlit"], origin=url,
                                   max_size=None, compression=None) as ws:
         await ws.send(_rerun(query, ""))
-        page, timer = "", None
+        page, timer, age = "", None, 0
         cache: dict[str, int] = {}  # hash of a cacheable message -> runs finished since it was last received
 
         async def tick(fragment: str, interval: float) -> None:
@@ -76,12 +76,12 @@ async def _watch(url: str, query: str, viewer: Viewer, stop: asyncio.Event) -> N
             if msg.metadata.cacheable or kind == "ref_hash":
                 cache[msg.ref_hash if kind == "ref_hash" else msg.hash] = 0
             if kind == "new_session":
-                page = msg.new_session.page_script_hash
+                page, age = msg.new_session.page_script_hash, msg.new_session.config.max_cached_message_age
             elif kind == "auto_rerun" and timer is None:
                 timer = asyncio.ensure_future(tick(msg.auto_rerun.fragment_id, msg.auto_rerun.interval))
             elif kind == "script_finished":
                 viewer.refreshes += msg.script_finished == FRAGMENT_DONE
-                for key in [k for k, age in cache.items() if age >= MESSAGE_AGE]:
+                for key in [k for k, cached_for in cache.items() if cached_for >= age]:
                     del cache[key]
                 for key in cache:
                     cache[key] += 1

@@ -201,11 +201,11 @@ def main() -> None:
             clients = protocol_clients(url, pid, trainer, base, [n for n in args.clients if n], args.seconds, errors)
     print(f"server CPU with no page open: {base:.3f} s/s (left out of the per-refresh cost)\n")
     if pages:
-        print_table(pages, f"Chromium pages watching one featured run (classroom mode, 1 s refresh), {args.seconds:g} s "
-                    "windows; bytes of the first page, through the proxy", "pages")
+        print_table(pages, f"Chromium pages watching one featured run (classroom mode, 1 s refresh), "
+                    f"{args.seconds:g} s windows; bytes of the first page, through the proxy", "pages")
     if clients:
-        print_table(clients, f"Protocol clients (Streamlit's websocket, nothing drawn) on the same run, {args.seconds:g} s "
-                    "windows; bytes of every client", "clients")
+        print_table(clients, f"Protocol clients (Streamlit's websocket, nothing drawn) on the same run, "
+                    f"{args.seconds:g} s windows; bytes of every client", "clients")
     if errors:
         print("viewers' errors:", *errors[:5], sep="\n  ")
     write_json(args.json, {"pages": pages, "clients": clients, "base_cpu_per_s": base, "errors": errors})
