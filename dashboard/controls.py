@@ -348,6 +348,7 @@ def _buttons(entry: Entry, errors: dict[str, str], status: str) -> None:
     start, pause, reset = st.columns([4, 3, 3])  # "Resume" is the longest label: its column is widest
     start.button({"paused": "Resume"}.get(status, "Start"),
                  key="start", on_click=_command, args=("start",), type="primary", width="stretch",
+                 disabled=status == "running",  # a lit Start on a training run reads as "not started"
                  help="Train until paused, finished or diverged.")
     pause.button("Pause", key="pause", on_click=_command, args=("pause",), width="stretch")
     reset.button("Reset", key="reset", on_click=_command, args=("reset",), width="stretch",

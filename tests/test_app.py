@@ -85,6 +85,7 @@ def test_start_trains_and_the_step_counter_advances(app: AppTest) -> None:
     wait_for(lambda: run.snapshot().step >= 20)
     app.run()
     assert int(metric(app, "Step")) >= 20 and "running" in metric(app, "Status")
+    assert app.button(key="start").disabled  # a lit Start on a training run read as "not started"
     losses = json.loads(next(c for c in app.get("plotly_chart") if "Losses" in c.proto.spec).proto.spec)
     assert losses["data"][0]["name"] == "D loss"
     app.button(key="pause").click().run()
@@ -92,6 +93,7 @@ def test_start_trains_and_the_step_counter_advances(app: AppTest) -> None:
     assert run.status == "paused"
     app.run()
     assert any("Paused" in i.value for i in app.info)
+    assert app.button(key="start").label == "Resume" and not app.button(key="start").disabled
 
 
 # --- live and non-live settings ----------------------------------------------------------------------------
