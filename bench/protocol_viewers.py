@@ -95,7 +95,7 @@ async def _watch(url: str, query: str, viewer: Viewer, stop: asyncio.Event) -> N
             timer.cancel()
 
 
-class Class:
+class Room:
     """Viewers on their own event loop in a thread of this process (not the server's): add some, read
     their counters, stop them all."""
 

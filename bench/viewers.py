@@ -34,7 +34,7 @@ import numpy as np
 
 from common import parser, table, write_json
 from live_view import Proxy, reading
-from protocol_viewers import Class
+from protocol_viewers import Room
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser_support import CHART, CHROMIUM_ARGS, CONNECTED, chromium, streamlit_server  # noqa: E402
@@ -137,7 +137,7 @@ def browser_pages(browser: Any, url: str, proxy: Proxy, pid: int, trainer: int, 
 
 def protocol_clients(url: str, pid: int, trainer: int, base: float, counts: list[int], seconds: float,
                      errors: list[str]) -> dict[int, dict]:
-    room = Class(url)
+    room = Room(url)
 
     def read() -> Reading:
         drawn, received, step = room.totals()

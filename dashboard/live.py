@@ -159,8 +159,10 @@ def _samples(token: str, snap: Snapshot) -> None:
 def _time_charts(token: str, snap: Snapshot) -> None:
     per_layer = bool(st.session_state.get("per_layer"))
     figures = cached("time", (token, snap.version, per_layer), lambda: charts.time_charts(snap, per_layer))
-    cols = st.columns(2)  # two columns of equal-height charts, not a row of columns per pair: a third of
-    for i, (name, fig) in enumerate(figures.items()):  # the blocks, each one a message per viewer per tick
+    # Two columns of equal-height charts draw the same grid as a row of columns per pair, with a third of
+    # the layout blocks: each block is a message per viewer per tick.
+    cols = st.columns(2)
+    for i, (name, fig) in enumerate(figures.items()):
         with cols[i % 2]:
             chart(fig, f"chart-{name}")
 
