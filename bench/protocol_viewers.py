@@ -8,9 +8,9 @@ does on the wire: it opens /_stcore/stream, asks for the page (a rerun with the 
 and, once the server sends the fragment's auto-rerun, asks for a rerun of that fragment at its interval,
 as the browser's timer does. Like the browser it keeps the hashes of the large messages it received in
 the last runs (as many as the server's maxCachedMessageAge) and reports them with each rerun, so the
-server sends a reference instead of a message the client already has (a sample picture that did not
-change). It parses each ForwardMsg only far enough to count finished fragment runs, their bytes and the
-step shown.
+server could send a reference instead of a message the client already has (this project's config.toml
+turns those off; `references` counts any that come). It parses each ForwardMsg only far enough to count
+finished fragment runs, their bytes and the step shown.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ FRAGMENT_DONE = ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFUL
 
 @dataclass
 class Viewer:
-    """What one client saw: fragment runs finished, bytes received, the latest step shown."""
+    """What one client saw: fragment runs finished, bytes received, references to its cache, the latest
+    step shown."""
     refreshes: int = 0
     bytes: int = 0
+    references: int = 0
     step: int = -1
     errors: list[str] = field(default_factory=list)
 
@@ -73,6 +75,7 @@ async def _watch(url: str, query: str, viewer: Viewer, stop: asyncio.Event) -> N
             msg = ForwardMsg()
             msg.ParseFromString(raw)
             kind = msg.WhichOneof("type")
+            viewer.references += kind == "ref_hash"
             if msg.metadata.cacheable or kind == "ref_hash":
                 cache[msg.ref_hash if kind == "ref_hash" else msg.hash] = 0
             if kind == "new_session":
